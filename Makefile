@@ -1,0 +1,56 @@
+# mmcourse -- every command a learner, instructor or maintainer needs.
+#   make course   run every chapter, write build/summary.md, executed notebooks and HTML
+#   make test     lint, unit + equivalence tests, every chapter, grading both ways, sync, budgets
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+# A plain `torch` pulls a multi-GB CUDA build; override for a GPU box: make setup TORCH=torch
+TORCH ?= torch==2.13.0
+PROFILE ?= auto
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.mmcourse-installed
+NOTEBOOK_DIRS := chapters solutions exercises
+
+export HF_HUB_DISABLE_PROGRESS_BARS := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup course test lint lab sync exercises constraints clean help
+
+help:
+	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
+
+setup: $(STAMP)
+
+# Idempotent: re-runs only when the venv is missing or the dependency files change.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+course: setup
+	$(PY) -m mmcourse course --profile $(PROFILE)
+
+lint: setup
+	$(BIN)/ruff check mmcourse tests benchmarks $(NOTEBOOK_DIRS) conftest.py
+
+test: setup lint
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests chapters --nbval-lax
+
+lab: setup
+	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install -q -e ".[lab]"
+	$(BIN)/jupyter lab
+
+sync: setup
+	$(PY) -m mmcourse sync
+
+exercises: setup
+	$(PY) -m mmcourse exercises
+
+constraints: setup
+	@{ sed -n '1,3p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -viE '^(torch|mmcourse)[= ]'; } > constraints.tmp
+	@mv constraints.tmp constraints.txt && echo "wrote constraints.txt"
+
+clean:
+	rm -rf build .pytest_cache

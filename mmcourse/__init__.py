@@ -1,0 +1,30 @@
+"""mmcourse: an interactive textbook on multimodal AI.
+
+Start every notebook with ``cfg = mmcourse.setup(PROFILE, seed=SEED)``; check exercises
+with ``mmcourse.check("name", your_function)``. Each submodule is one concept:
+``runtime``, ``data``, ``models``, ``train``, ``metrics``, ``viz``, ``widgets``,
+``hub``, ``zoo``, ``checks``, ``compat``; ``grade``/``course``/``authoring`` power the
+command line (``python -m mmcourse --help``).
+"""
+
+from . import checks, compat, data, hub, metrics, models, train, viz, widgets, zoo
+from .checks import check
+from .runtime import BUDGETS, RunConfig, log_metric, setup
+
+__all__ = [
+    "BUDGETS",
+    "RunConfig",
+    "check",
+    "checks",
+    "compat",
+    "data",
+    "hub",
+    "log_metric",
+    "metrics",
+    "models",
+    "setup",
+    "train",
+    "viz",
+    "widgets",
+    "zoo",
+]

@@ -1,0 +1,58 @@
+"""Every library-version difference the course cares about, in one place.
+
+Chapters and modules never branch on versions themselves; they call these helpers.
+See ``shared/facts.md`` part 3 for the changes listed here.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+import torch
+
+
+def version_tuple(package: str) -> tuple[int, ...]:
+    """``"5.24.0"`` -> ``(5, 24, 0)``; ``(0,)`` when the package is not installed.
+
+    Used in: chapter 00
+    """
+    try:
+        raw = metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return (0,)
+    parts = []
+    for piece in raw.split("+")[0].split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts) or (0,)
+
+
+def dtype_kwargs(library: str, dtype: torch.dtype) -> dict[str, Any]:
+    """The keyword that sets the load dtype in ``from_pretrained``.
+
+    * transformers >= 5 takes ``dtype=`` (``torch_dtype=`` still works but warns).
+    * diffusers takes ``torch_dtype=`` before 0.40; 0.40 adds ``dtype=`` and deprecates
+      ``torch_dtype``.
+
+    Used in: chapter 00
+    """
+    if library == "transformers":
+        return {"dtype": dtype} if version_tuple("transformers") >= (5,) else {"torch_dtype": dtype}
+    if library == "diffusers":
+        return {"dtype": dtype} if version_tuple("diffusers") >= (0, 40) else {"torch_dtype": dtype}
+    raise ValueError(f"library={library!r}: expected 'transformers' or 'diffusers'")
+
+
+def autocast_dtype(device: str, dtype: torch.dtype) -> torch.dtype | None:
+    """The dtype to autocast to on ``device``, or None when training should stay in fp32.
+
+    CPU autocast to bf16 is slow on most laptops, so the tiny profile trains in fp32.
+
+    Used in: chapter 00
+    """
+    if device == "cuda" and dtype in (torch.float16, torch.bfloat16):
+        return dtype
+    return None

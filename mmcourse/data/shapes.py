@@ -1,0 +1,499 @@
+"""Synthetic "shapes" scenes: the course's own tiny multimodal data set.
+
+Coloured shapes on a noisy background, with everything a multimodal model needs:
+class labels, attributes, captions from several templates, question-answer pairs,
+and a held-out set of colour-shape combinations for compositional tests.
+
+Rendering is vectorised NumPy with anti-aliased edges from signed distances, so
+20,000 images of 32x32 take about a second.
+
+Tensor shapes (``N`` images, ``K = max_objects`` slots, ``-1`` marks an empty slot):
+
+* ``images``   (N, 3, H, W) float32 in [0, 1]
+* ``colors``   (N, K) int64 index into ``COLORS``
+* ``shapes``   (N, K) int64 index into ``SHAPES``
+* ``radii``    (N, K) float32, pixels
+* ``centers``  (N, K, 2) float32, (x, y) pixels from the top-left corner
+* ``count``    (N,) int64
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+#: Colour name -> RGB in [0, 1]. Saturated, so that 32x32 images keep them apart.
+COLORS: dict[str, tuple[float, float, float]] = {
+    "red": (0.90, 0.12, 0.12),
+    "green": (0.10, 0.72, 0.18),
+    "blue": (0.15, 0.35, 0.98),
+    "yellow": (0.96, 0.88, 0.10),
+    "purple": (0.62, 0.18, 0.82),
+    "orange": (1.00, 0.52, 0.02),
+}
+SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "diamond", "cross")
+
+#: Colour-shape pairs never shown in ``split="train"``; every colour and every shape
+#: still appears in training, only these *combinations* are new.
+HOLDOUT_PAIRS: tuple[tuple[str, str], ...] = (
+    ("red", "triangle"),
+    ("green", "circle"),
+    ("blue", "diamond"),
+    ("yellow", "cross"),
+    ("purple", "square"),
+    ("orange", "triangle"),
+)
+
+SPLITS = ("all", "train", "holdout")
+NUMBER_WORDS = ("zero", "one", "two", "three", "four")
+MAX_OBJECTS = 4  # one per quadrant in multi-object scenes
+
+SINGLE_TEMPLATES = (
+    "a {color} {shape}",
+    "a photo of a {color} {shape}",
+    "a {size} {color} {shape}",
+    "a {color} {shape} on the {hpos}",
+    "a {color} {shape} at the {vpos} {hpos}",
+    "there is a {size} {color} {shape}",
+)
+MULTI_TEMPLATES = (
+    "{list}",
+    "{count} objects: {list}",
+    "a picture with {list}",
+)
+
+
+@dataclass(frozen=True)
+class SceneObject:
+    """One object in a scene, in words and pixels.
+
+    Used in: chapter 00
+    """
+
+    color: str
+    shape: str
+    radius: float  # pixels
+    x: float  # centre, pixels from the left
+    y: float  # centre, pixels from the top
+    size: str  # "small" or "large"
+    hpos: str  # "left" or "right"
+    vpos: str  # "top" or "bottom"
+
+    @property
+    def name(self) -> str:
+        return f"{self.color} {self.shape}"
+
+
+@dataclass(frozen=True)
+class QA:
+    """A question about one image, with its answer and question type.
+
+    Used in: chapter 00
+    """
+
+    index: int
+    question: str
+    answer: str
+    kind: str  # "color", "shape", "count", "position" or "yesno"
+
+
+@dataclass
+class ShapesData:
+    """A batch of rendered scenes with their labels (see the module docstring for shapes).
+
+    Used in: chapter 00
+    """
+
+    images: torch.Tensor
+    colors: torch.Tensor
+    shapes: torch.Tensor
+    radii: torch.Tensor
+    centers: torch.Tensor
+    count: torch.Tensor
+    captions: list[str]
+    color_names: tuple[str, ...] = tuple(COLORS)
+    shape_names: tuple[str, ...] = SHAPES
+    size_threshold: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
+        return self.images[i], self.captions[i]
+
+    def label(self, target: str = "shape") -> torch.Tensor:
+        """Class labels of the first object: ``"shape"`` (5), ``"color"`` (6),
+        ``"pair"`` (30, ``color * len(SHAPES) + shape``) or ``"count"``."""
+        if target == "shape":
+            return self.shapes[:, 0].clone()
+        if target == "color":
+            return self.colors[:, 0].clone()
+        if target == "pair":
+            return self.colors[:, 0] * len(SHAPES) + self.shapes[:, 0]
+        if target == "count":
+            return self.count.clone()
+        raise ValueError(f"target={target!r}: expected 'shape', 'color', 'pair' or 'count'")
+
+    def class_names(self, target: str = "shape") -> list[str]:
+        """Names for the labels returned by :meth:`label`."""
+        if target == "shape":
+            return list(SHAPES)
+        if target == "color":
+            return list(COLORS)
+        if target == "pair":
+            return [f"{c} {s}" for c in COLORS for s in SHAPES]
+        if target == "count":
+            return list(NUMBER_WORDS)
+        raise ValueError(f"target={target!r}: expected 'shape', 'color', 'pair' or 'count'")
+
+    def objects(self, i: int) -> list[SceneObject]:
+        """The objects of image ``i`` as :class:`SceneObject` records."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} images")
+        size = self.images.shape[-1]
+        out = []
+        for k in range(int(self.count[i])):
+            x, y = (float(v) for v in self.centers[i, k])
+            r = float(self.radii[i, k])
+            out.append(
+                SceneObject(
+                    color=self.color_names[int(self.colors[i, k])],
+                    shape=self.shape_names[int(self.shapes[i, k])],
+                    radius=r,
+                    x=x,
+                    y=y,
+                    size="large" if r >= self.size_threshold else "small",
+                    hpos="left" if x < size / 2 else "right",
+                    vpos="top" if y < size / 2 else "bottom",
+                )
+            )
+        return out
+
+
+# ----------------------------------------------------------------------------------
+# Rendering
+
+
+def _signed_distance(shape_id: int, dx: np.ndarray, dy: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Signed distance (pixels, negative inside) from each pixel to the shape's edge."""
+    name = SHAPES[shape_id]
+    if name == "circle":
+        return np.sqrt(dx * dx + dy * dy) - r
+    if name == "square":
+        return np.maximum(np.abs(dx), np.abs(dy)) - 0.8 * r
+    if name == "diamond":
+        return (np.abs(dx) + np.abs(dy) - 1.1 * r) / np.sqrt(2.0)
+    if name == "triangle":  # equilateral, pointing up, circumradius 1.2 r
+        R = 1.2 * r
+        return np.maximum.reduce(
+            [dy - 0.5 * R, -0.866 * dx - 0.5 * dy - 0.5 * R, 0.866 * dx - 0.5 * dy - 0.5 * R]
+        )
+    if name == "cross":
+        w = 0.32 * r
+        horizontal = np.maximum(np.abs(dx) - r, np.abs(dy) - w)
+        vertical = np.maximum(np.abs(dx) - w, np.abs(dy) - r)
+        return np.minimum(horizontal, vertical)
+    raise ValueError(f"unknown shape id {shape_id}")
+
+
+def _coverage(
+    shape_ids: np.ndarray, radii: np.ndarray, centers: np.ndarray, size: int
+) -> np.ndarray:
+    """Anti-aliased coverage (n, H, W) in [0, 1] of one object per row: 1 inside, 0 outside,
+    linear across the one-pixel band around the edge."""
+    n = shape_ids.shape[0]
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5  # pixel centres
+    alpha = np.empty((n, size, size), np.float32)
+    for s in range(len(SHAPES)):
+        idx = np.nonzero(shape_ids == s)[0]
+        if idx.size == 0:
+            continue
+        cx, cy = centers[idx, 0, None, None], centers[idx, 1, None, None]
+        d = _signed_distance(s, xx - cx, yy - cy, radii[idx, None, None])
+        alpha[idx] = np.clip(0.5 - d, 0.0, 1.0)
+    return alpha
+
+
+def render(
+    colors: np.ndarray,
+    shapes: np.ndarray,
+    radii: np.ndarray,
+    centers: np.ndarray,
+    *,
+    size: int = 32,
+    noise: float = 0.05,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Render scenes from object arrays (N, K) / (N, K, 2) to an (N, H, W, 3) float32 array.
+
+    Used in: chapter 00
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    n = colors.shape[0]
+    palette = np.array(list(COLORS.values()), dtype=np.float32)
+    # 1. background: a random dark grey per image, slightly tinted
+    base = rng.uniform(0.05, 0.35, (n, 1, 1, 1)).astype(np.float32)
+    tint = rng.uniform(-0.03, 0.03, (n, 1, 1, 3)).astype(np.float32)
+    canvas = np.broadcast_to(base + tint, (n, size, size, 3)).copy()
+    # 2. paint slot by slot: canvas <- canvas + alpha * (colour - canvas)
+    for k in range(colors.shape[1]):
+        idx = np.nonzero(colors[:, k] >= 0)[0]
+        if idx.size == 0:
+            continue
+        alpha = _coverage(shapes[idx, k], radii[idx, k], centers[idx, k], size)[..., None]
+        # the object's colour with a little jitter, so colour is a range, not one value
+        jitter = rng.uniform(-0.05, 0.05, (idx.size, 3)).astype(np.float32)
+        rgb = (palette[colors[idx, k]] + jitter)[:, None, None, :]
+        if idx.size == n:
+            canvas += alpha * (rgb - canvas)
+        else:
+            sub = canvas[idx]
+            sub += alpha * (rgb - sub)
+            canvas[idx] = sub
+    # 3. sensor noise
+    if noise > 0:
+        canvas += rng.standard_normal(canvas.shape, dtype=np.float32) * np.float32(noise)
+    return np.clip(canvas, 0.0, 1.0, out=canvas)
+
+
+# ----------------------------------------------------------------------------------
+# Sampling
+
+
+def _check_names(arg: str, given: Sequence[str] | None, known: Sequence[str]) -> list[str]:
+    if given is None:
+        return list(known)
+    if isinstance(given, str) or not isinstance(given, Sequence):
+        raise TypeError(f"{arg} must be a list of names from {list(known)}; got {given!r}")
+    bad = [g for g in given if g not in known]
+    if bad:
+        raise ValueError(f"{arg}: unknown name(s) {bad}; known {arg}: {list(known)}")
+    if not given:
+        raise ValueError(f"{arg} must not be empty")
+    return list(given)
+
+
+def make_shapes(
+    n: int,
+    *,
+    size: int = 32,
+    objects: int | tuple[int, int] = 1,
+    colors: Sequence[str] | None = None,
+    shapes: Sequence[str] | None = None,
+    split: str = "all",
+    noise: float = 0.05,
+    seed: int = 0,
+) -> ShapesData:
+    """Generate ``n`` deterministic scenes.
+
+    Args:
+        n: number of images (> 0).
+        size: image side in pixels (>= 16).
+        objects: objects per image, an int or an inclusive range ``(lo, hi)`` within 1..4.
+            Several objects sit in distinct quadrants, so they never overlap.
+        colors, shapes: restrict to these names (default: all of ``COLORS`` / ``SHAPES``).
+        split: ``"all"``; ``"train"`` (no object is a held-out pair); ``"holdout"`` (the
+            first object is always a held-out pair from ``HOLDOUT_PAIRS``).
+        noise: standard deviation of the Gaussian pixel noise.
+        seed: same seed, same images.
+
+    Used in: chapter 00
+    """
+    # 0. Validate every argument by name.
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(f"n must be a positive int (number of images); got {n!r}")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 16:
+        raise ValueError(f"size must be an int >= 16 (pixels); got {size!r}")
+    lo, hi = (objects, objects) if isinstance(objects, int) else tuple(objects)
+    if not (1 <= lo <= hi <= MAX_OBJECTS):
+        raise ValueError(f"objects must be in 1..{MAX_OBJECTS} (an int or (lo, hi)); got {objects!r}")
+    color_list = _check_names("colors", colors, tuple(COLORS))
+    shape_list = _check_names("shapes", shapes, SHAPES)
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r}: expected one of {SPLITS}")
+    if not (isinstance(noise, (int, float)) and 0 <= noise <= 1):
+        raise ValueError(f"noise must be a number in [0, 1]; got {noise!r}")
+
+    rng = np.random.default_rng(seed)
+    cidx = {c: i for i, c in enumerate(COLORS)}
+    sidx = {s: i for i, s in enumerate(SHAPES)}
+    held = {(cidx[c], sidx[s]) for c, s in HOLDOUT_PAIRS}
+    allowed = [(cidx[c], sidx[s]) for c in color_list for s in shape_list]
+    train_pairs = np.array([p for p in allowed if p not in held])
+    hold_pairs = np.array([p for p in allowed if p in held])
+    all_pairs = np.array(allowed)
+    if split == "train" and len(train_pairs) == 0:
+        raise ValueError("split='train' leaves no colour-shape pair for these colors/shapes")
+    if split == "holdout" and len(hold_pairs) == 0:
+        raise ValueError("split='holdout' has no held-out pair among these colors/shapes")
+
+    # 1. How many objects each image has, and which (colour, shape) each slot holds.
+    count = rng.integers(lo, hi + 1, n)
+    K = hi
+    slot_pool = train_pairs if split == "train" else all_pairs
+    pairs = slot_pool[rng.integers(0, len(slot_pool), (n, K))]
+    if split == "holdout":
+        pairs[:, 0] = hold_pairs[rng.integers(0, len(hold_pairs), n)]
+    empty = np.arange(K)[None, :] >= count[:, None]
+    color_ids = np.where(empty, -1, pairs[..., 0])
+    shape_ids = np.where(empty, -1, pairs[..., 1])
+
+    # 2. Size and position. One object: anywhere, but clearly left/right and top/bottom.
+    #    Several: one per quadrant (shuffled), jittered inside it.
+    if hi == 1:
+        r_lo, r_hi = 0.16 * size, 0.30 * size
+        radii = rng.uniform(r_lo, r_hi, (n, 1)).astype(np.float32)
+        side = rng.integers(0, 2, (n, 2))  # 0 = left/top, 1 = right/bottom
+        margin = 1.2 * radii  # keep the whole object inside the frame
+        lo_c = np.where(side == 0, margin, size / 2 + 1.0)
+        hi_c = np.where(side == 0, size / 2 - 1.0, size - margin)
+        centers = rng.uniform(0, 1, (n, 2)) * np.maximum(hi_c - lo_c, 0) + lo_c
+        centers = centers[:, None, :].astype(np.float32)
+    else:
+        r_lo, r_hi = 0.10 * size, 0.17 * size
+        radii = rng.uniform(r_lo, r_hi, (n, K)).astype(np.float32)
+        quadrant = np.argsort(rng.uniform(size=(n, 4)), axis=1)[:, :K]
+        qx, qy = (quadrant % 2).astype(np.float32), (quadrant // 2).astype(np.float32)
+        half = size / 2
+        jitter = rng.uniform(-1, 1, (n, K, 2)) * np.maximum(half / 2 - 1.2 * radii, 0)[..., None]
+        centers = np.stack([(qx + 0.5) * half, (qy + 0.5) * half], -1) + jitter
+        centers = centers.astype(np.float32)
+    radii = np.where(empty, 0.0, radii).astype(np.float32)
+
+    # 3. Render, then write one caption per image.
+    images = render(color_ids, shape_ids, radii, centers, size=size, noise=noise, rng=rng)
+    data = ShapesData(
+        images=torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
+        colors=torch.from_numpy(color_ids.astype(np.int64)),
+        shapes=torch.from_numpy(shape_ids.astype(np.int64)),
+        radii=torch.from_numpy(radii),
+        centers=torch.from_numpy(centers),
+        count=torch.from_numpy(count.astype(np.int64)),
+        captions=[],
+        size_threshold=(r_lo + r_hi) / 2,
+        meta={"seed": seed, "split": split, "objects": (lo, hi), "size": size, "noise": noise},
+    )
+    template_ids = rng.integers(0, 1 << 30, n)
+    data.captions = [caption(data.objects(i), int(template_ids[i])) for i in range(n)]
+    return data
+
+
+# ----------------------------------------------------------------------------------
+# Language: captions and questions
+
+
+def caption(objects: Sequence[SceneObject], template: int = 0) -> str:
+    """Describe a scene in words with one of several templates (``template`` picks one).
+
+    Used in: chapter 00
+    """
+    if not objects:
+        raise ValueError("objects must contain at least one SceneObject")
+    if len(objects) == 1:
+        o = objects[0]
+        t = SINGLE_TEMPLATES[template % len(SINGLE_TEMPLATES)]
+        text = t.format(color=o.color, shape=o.shape, size=o.size, hpos=o.hpos, vpos=o.vpos)
+        return _fix_articles(text)
+    names = [_fix_articles(f"a {o.color} {o.shape}") for o in objects]
+    listed = ", ".join(names[:-1]) + " and " + names[-1]
+    t = MULTI_TEMPLATES[template % len(MULTI_TEMPLATES)]
+    return t.format(list=listed, count=NUMBER_WORDS[len(objects)])
+
+
+def _fix_articles(text: str) -> str:
+    """'a orange' -> 'an orange' (the only vowel-initial word our templates produce)."""
+    words = text.split(" ")
+    for i in range(len(words) - 1):
+        if words[i] == "a" and words[i + 1][:1] in "aeiou":
+            words[i] = "an"
+    return " ".join(words)
+
+
+def make_qa(data: ShapesData, *, per_image: int = 1, seed: int = 0) -> list[QA]:
+    """Question-answer pairs about each image: colour, shape, count, position, yes/no.
+
+    Questions only refer to an object by a description that is unique in its scene.
+
+    Used in: chapter 00
+    """
+    if isinstance(per_image, bool) or not isinstance(per_image, int) or per_image <= 0:
+        raise ValueError(f"per_image must be a positive int; got {per_image!r}")
+    rng = np.random.default_rng(seed)
+    out: list[QA] = []
+    for i in range(len(data)):
+        objs = data.objects(i)
+        for _ in range(per_image):
+            out.append(_one_question(i, objs, rng))
+    return out
+
+
+def _one_question(i: int, objs: list[SceneObject], rng: np.random.Generator) -> QA:
+    o = objs[int(rng.integers(len(objs)))]
+    unique_shape = sum(p.shape == o.shape for p in objs) == 1
+    unique_color = sum(p.color == o.color for p in objs) == 1
+    unique_name = sum(p.name == o.name for p in objs) == 1
+    kinds = ["count", "yesno"]
+    if unique_shape:
+        kinds.append("color")
+    if unique_color:
+        kinds.append("shape")
+    if unique_name:
+        kinds.append("position")
+    kind = kinds[int(rng.integers(len(kinds)))]
+    if kind == "color":
+        return QA(i, f"what colour is the {o.shape}?", o.color, kind)
+    if kind == "shape":
+        return QA(i, f"what shape is the {o.color} object?", o.shape, kind)
+    if kind == "position":
+        where = o.hpos if len(objs) == 1 else f"{o.vpos} {o.hpos}"
+        return QA(i, f"where is the {o.name}?", where, kind)
+    if kind == "count":
+        return QA(i, "how many objects are there?", str(len(objs)), kind)
+    # yes/no: half the time ask about an object that is there, half about one that is not
+    if rng.random() < 0.5:
+        return QA(i, _fix_articles(f"is there a {o.name}?"), "yes", kind)
+    present = {p.name for p in objs}
+    absent = [f"{c} {s}" for c in COLORS for s in SHAPES if f"{c} {s}" not in present]
+    other = absent[int(rng.integers(len(absent)))]
+    return QA(i, _fix_articles(f"is there a {other}?"), "no", kind)
+
+
+def scene(
+    objects: Sequence[tuple[str, str]] | Sequence[SceneObject],
+    *,
+    size: int = 32,
+    radius: float | None = None,
+    noise: float = 0.05,
+    seed: int = 0,
+) -> torch.Tensor:
+    """Render one hand-made scene: ``scene([("red", "circle")])`` -> (3, H, W) in [0, 1].
+
+    Pairs are laid out one per quadrant (a single pair sits in the middle).
+
+    Used in: chapter 00
+    """
+    if not objects or len(objects) > MAX_OBJECTS:
+        raise ValueError(f"objects must hold 1..{MAX_OBJECTS} (colour, shape) pairs")
+    cidx = {c: i for i, c in enumerate(COLORS)}
+    sidx = {s: i for i, s in enumerate(SHAPES)}
+    K = len(objects)
+    col, shp = np.zeros((1, K), np.int64), np.zeros((1, K), np.int64)
+    rad, cen = np.zeros((1, K), np.float32), np.zeros((1, K, 2), np.float32)
+    for k, obj in enumerate(objects):
+        if isinstance(obj, SceneObject):
+            c, s, r, xy = obj.color, obj.shape, obj.radius, (obj.x, obj.y)
+        else:
+            c, s = obj
+            r = radius if radius is not None else (0.25 if K == 1 else 0.14) * size
+            xy = (size / 2, size / 2) if K == 1 else ((k % 2 + 0.5) * size / 2, (k // 2 + 0.5) * size / 2)
+        if c not in cidx:
+            raise ValueError(f"objects: unknown colour {c!r}; known colours: {list(COLORS)}")
+        if s not in sidx:
+            raise ValueError(f"objects: unknown shape {s!r}; known shapes: {list(SHAPES)}")
+        col[0, k], shp[0, k], rad[0, k], cen[0, k] = cidx[c], sidx[s], r, xy
+    img = render(col, shp, rad, cen, size=size, noise=noise, rng=np.random.default_rng(seed))
+    return torch.from_numpy(img[0]).permute(2, 0, 1).contiguous()

@@ -1,0 +1,234 @@
+"""Run configuration: profile, device, dtype, seeds, threads and budgets.
+
+Every notebook starts with ``cfg = mmcourse.setup(PROFILE, seed=SEED)``. The returned
+:class:`RunConfig` is the one place that says where tensors live and in which
+precision, so no chapter ever writes ``"cuda"`` literally.
+
+Profiles (see DESIGN.md §2):
+
+* ``tiny`` -- CPU-friendly, offline; small models trained inside the notebook.
+* ``full`` -- real pretrained checkpoints from the hub, meant for a GPU.
+* ``auto`` -- ``full`` only when CUDA is available *and* ``HF_HUB_OFFLINE`` is not set.
+
+The environment variable ``MMCOURSE_PROFILE`` overrides the argument, so CI (and a
+learner) can force a profile without editing the notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import torch
+
+PROFILES = ("auto", "tiny", "full")
+
+#: Wall-time budgets in seconds on 2 CPU cores, tiny profile (DESIGN.md §4).
+BUDGETS = {"chapters": 90.0, "solutions": 60.0, "exercises": 60.0}
+
+_METRICS_ENV = "MMCOURSE_METRICS"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The resolved run configuration returned by :func:`setup`.
+
+    Used in: chapter 00
+    """
+
+    profile: str  # "tiny" or "full"
+    device: str  # "cpu", "cuda" or "mps"
+    dtype: torch.dtype  # compute dtype for autocast / loading checkpoints
+    seed: int
+    threads: int  # torch intra-op threads
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.profile == "tiny"
+
+    @property
+    def is_full(self) -> bool:
+        return self.profile == "full"
+
+    @property
+    def torch_device(self) -> torch.device:
+        return torch.device(self.device)
+
+    def describe(self) -> str:
+        """One line: profile, device, dtype, seed, threads and library versions."""
+        dtype = str(self.dtype).replace("torch.", "")
+        versions = library_versions()
+        own = versions.pop("mmcourse", "?")
+        libs = " ".join(f"{k} {v}" for k, v in versions.items())
+        return (
+            f"mmcourse {own} | profile={self.profile} device={self.device} dtype={dtype} "
+            f"seed={self.seed} threads={self.threads} | python {platform.python_version()} {libs}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["dtype"] = str(self.dtype).replace("torch.", "")
+        return d
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries the course teaches (missing ones are skipped).
+
+    Used in: chapter 00
+    """
+    out = {}
+    for name in ("mmcourse", "torch", "transformers", "diffusers"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hub_offline() -> bool:
+    """True when the Hugging Face hub must not be contacted (``HF_HUB_OFFLINE=1``).
+
+    Used in: chapter 00
+    """
+    return _env_flag("HF_HUB_OFFLINE")
+
+
+def resolve_profile(profile: str = "auto") -> str:
+    """Turn ``"auto" | "tiny" | "full"`` (or ``$MMCOURSE_PROFILE``) into ``"tiny"``/``"full"``.
+
+    Used in: chapter 00
+    """
+    if not isinstance(profile, str):
+        raise TypeError(f"profile must be a string, one of {PROFILES}; got {type(profile).__name__}")
+    env = os.environ.get("MMCOURSE_PROFILE", "").strip().lower()
+    if env:
+        if env not in PROFILES:
+            raise ValueError(
+                f"environment variable MMCOURSE_PROFILE={env!r} is not a profile; "
+                f"expected one of {PROFILES}"
+            )
+        profile = env
+    profile = profile.strip().lower()
+    if profile not in PROFILES:
+        raise ValueError(f"profile={profile!r} is not a profile; expected one of {PROFILES}")
+    if profile == "auto":
+        return "full" if torch.cuda.is_available() and not hub_offline() else "tiny"
+    return profile
+
+
+def pick_device(profile: str) -> str:
+    """CUDA when present; Apple's MPS for the full profile; otherwise the CPU.
+
+    Used in: chapter 00
+    """
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if profile == "full" and mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(device: str) -> torch.dtype:
+    """fp32 on CPU/MPS; on CUDA bf16 where the card has it natively, else fp16 (e.g. a T4).
+
+    ``torch.cuda.is_bf16_supported()`` counts *emulated* bf16 by default, which would
+    pick bf16 on a T4; we ask for native support (compute capability >= 8).
+
+    Used in: chapter 00
+    """
+    if device != "cuda":
+        return torch.float32
+    major, _ = torch.cuda.get_device_capability()
+    return torch.bfloat16 if major >= 8 else torch.float16
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS / Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python's ``random``, NumPy and torch (CPU and CUDA).
+
+    Used in: chapter 00
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int; got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def setup(
+    profile: str = "auto",
+    seed: int = 0,
+    *,
+    device: str | None = None,
+    threads: int | None = None,
+    verbose: bool = True,
+) -> RunConfig:
+    """Resolve the profile, seed everything, choose device/dtype/threads and print one line.
+
+    Args:
+        profile: ``"auto"``, ``"tiny"`` or ``"full"``; ``$MMCOURSE_PROFILE`` overrides it.
+        seed: seeds python, NumPy and torch.
+        device: force a device (``"cpu"``, ``"cuda"``, ``"mps"``); default picks one.
+        threads: torch CPU threads; default: the cores this process may use.
+        verbose: print the one-line report.
+
+    Returns:
+        A frozen :class:`RunConfig`.
+
+    Used in: chapter 00
+    """
+    resolved = resolve_profile(profile)
+    seed_everything(seed)
+    if device is None:
+        device = pick_device(resolved)
+    elif device not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r} is not supported; expected 'cpu', 'cuda' or 'mps'")
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but torch sees no CUDA device")
+    if threads is None:
+        threads = default_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive int; got {threads!r}")
+    torch.set_num_threads(threads)
+    cfg = RunConfig(
+        profile=resolved, device=device, dtype=pick_dtype(device), seed=seed, threads=threads
+    )
+    if verbose:
+        print(cfg.describe())
+    return cfg
+
+
+def log_metric(name: str, value: float) -> float:
+    """Record a notebook's key result so ``make course`` can list it in ``build/summary.md``.
+
+    Outside the course runner this only returns ``value``.
+
+    Used in: chapter 00
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string; got {name!r}")
+    value = float(value)
+    path = os.environ.get(_METRICS_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"name": name, "value": value}) + "\n")
+    return value
