@@ -9,15 +9,7 @@ import json
 from pathlib import Path
 
 from .runner import NotebookRun, execute
-from .runtime import BUDGETS
-
-
-def budget_for(path: Path) -> float:
-    """The wall-time budget of a notebook, from the folder it lives in.
-
-    Used in: chapter 00
-    """
-    return BUDGETS.get(Path(path).parent.name, BUDGETS["chapters"])
+from .runtime import budget_for
 
 
 def default_notebooks(root: Path) -> list[Path]:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .runner import NotebookRun, execute
+from .runner import NotebookRun, execute, source_cells
 
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([\w.]+)["']""")
 
@@ -86,7 +86,7 @@ def expected_checks(nb: Any) -> list[tuple[int, str]]:
     Used in: chapter 00
     """
     out = []
-    for i, cell in enumerate(nb.cells):
+    for i, cell in source_cells(nb):
         if cell.cell_type == "code":
             out += [(i, name) for name in CHECK_CALL.findall(cell.source)]
     return out

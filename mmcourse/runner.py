@@ -95,13 +95,29 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+def source_cells(nb: Any) -> list[tuple[int, Any]]:
+    """(index in the original notebook, cell) for every cell papermill did not add.
+
+    Papermill inserts an injected-parameters cell and error banners into the executed
+    copy; numbering without them matches what the author and the learner see.
+
+    Used in: chapter 00
+    """
+    kept = [c for c in nb.cells if not PAPERMILL_TAGS & set(c.get("metadata", {}).get("tags", []))]
+    return list(enumerate(kept))
+
+
 def cell_errors(nb: Any) -> list[dict[str, Any]]:
-    """Every error output of an executed notebook: cell index, exception name and value.
+    """Every error output of an executed notebook: cell index (in the original notebook),
+    exception name and value, and the cell's source.
 
     Used in: chapter 00
     """
     out = []
-    for i, cell in enumerate(nb.cells):
+    for i, cell in source_cells(nb):
         if cell.cell_type != "code":
             continue
         for o in cell.get("outputs", []):

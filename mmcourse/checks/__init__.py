@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import torch
+
 GRADE_LOG_ENV = "MMCOURSE_GRADE_LOG"
 
 CheckFn = Callable[[Any], None]
@@ -85,7 +87,8 @@ def run(name: str, obj: Any) -> CheckResult:
         raise ValueError(f"name={name!r} is not a check; known checks: {available()}")
     start = time.perf_counter()
     try:
-        REGISTRY[name](obj)
+        with torch.random.fork_rng():  # checks must not move the notebook's random state
+            REGISTRY[name](obj)
     except NotImplementedError as err:
         return CheckResult(name, False, "NotImplementedError",
                            f"not implemented yet ({err or 'NotImplementedError'}): "

@@ -1,0 +1,100 @@
+"""Checks pass the reference, fail broken code with a hint, and report stubs as such."""
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mmcourse
+from mmcourse import checks, metrics, train
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError("Exercise 99.1")
+
+
+def _count_no_frozen_filter(model, trainable_only=False):
+    return sum(p.numel() for p in model.parameters())
+
+
+def _step_without_zero_grad(model, batch, optimizer):
+    x, y = batch
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _step(model, batch, optimizer):
+    x, y = batch
+    loss = F.cross_entropy(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+REFERENCE = {
+    "metrics.accuracy": metrics.accuracy,
+    "metrics.confusion_matrix": metrics.confusion_matrix,
+    "train.count_parameters": train.count_parameters,
+    "train.train_step": _step,
+}
+BROKEN = {
+    "metrics.accuracy": lambda logits, labels: (logits.argmin(1) == labels).float().mean().item(),
+    "metrics.confusion_matrix": lambda p, y, c: metrics.confusion_matrix(p, y, c).T,
+    "train.count_parameters": _count_no_frozen_filter,
+    "train.train_step": _step_without_zero_grad,
+}
+
+
+def test_every_check_has_a_reference_and_a_broken_twin_here():
+    assert set(REFERENCE) == set(BROKEN) == set(checks.available())
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_reference_passes(name):
+    assert checks.run(name, REFERENCE[name]).passed
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_code_fails_with_a_hint(name):
+    result = checks.run(name, BROKEN[name])
+    assert not result.passed and result.error == "AssertionError" and len(result.message) > 20
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_stub_is_reported_as_not_implemented(name):
+    result = checks.run(name, _stub)
+    assert result.error == "NotImplementedError" and "Exercise 99.1" in result.message
+
+
+def test_crash_in_learner_code_is_reported():
+    result = checks.run("metrics.accuracy", lambda a, b: 1 / 0)
+    assert result.error == "ZeroDivisionError" and "your code raised" in result.message
+    result = checks.run("metrics.accuracy", 3)
+    assert result.error == "AssertionError" and "function itself" in result.message
+
+
+def test_check_prints_records_and_raises(tmp_path, monkeypatch, capsys):
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setenv(checks.GRADE_LOG_ENV, str(log))
+    mmcourse.check("metrics.accuracy", metrics.accuracy)
+    assert "passed" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed) as info:
+        mmcourse.check("metrics.accuracy", _stub)
+    assert info.value._render_traceback_()[0].startswith("\u274c check 'metrics.accuracy' failed")
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [r["passed"] for r in lines] == [True, False] and lines[1]["error"] == "NotImplementedError"
+    with pytest.raises(ValueError, match="name='nope' is not a check; known checks"):
+        mmcourse.check("nope", metrics.accuracy)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_checks_do_not_disturb_the_global_seed(name):
+    torch.manual_seed(123)
+    checks.run(name, REFERENCE[name])
+    a = torch.rand(1)
+    torch.manual_seed(123)
+    assert torch.equal(a, torch.rand(1))

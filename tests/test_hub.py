@@ -1,0 +1,103 @@
+"""The hub registry; tiny stand-ins are the real library classes; the full-profile
+loading code runs offline against a checkpoint saved from a tiny config."""
+
+import dataclasses
+
+import pytest
+import torch
+import transformers
+
+from mmcourse import hub
+from mmcourse.runtime import RunConfig
+
+
+def _full(dtype=torch.float32):
+    return RunConfig(profile="full", device="cpu", dtype=dtype, seed=0, threads=1)
+
+
+def test_registry_has_the_facts_picks_with_sizes_and_licences():
+    for name in ["clip-b16", "clip-b32", "siglip-b16", "llava-onevision-0.5b", "smolvlm-256m",
+                 "blip-caption-base", "vilt-vqa", "whisper-base", "whisper-tiny", "clap-htsat-unfused",
+                 "videomae-kinetics", "xclip-b32", "amused-vq", "sd-turbo", "ddpm-cifar10"]:
+        s = hub.spec(name)
+        assert "/" in s.repo_id and s.licence and s.params_m > 0 and s.min_gpu_gb > s.load_gb
+    assert hub.spec("clip-b16").fp16_gb == 0.3  # 150M x 2 bytes
+    assert hub.spec("llava-1.5-7b").load_gb == 4.0 and hub.spec("llava-1.5-7b").fp16_gb == 14.12
+    assert hub.spec("videomae-kinetics").licence == "CC-BY-NC-4.0"
+    assert "llava-interleave" not in " ".join(s.repo_id for s in hub.REGISTRY.values())  # research-only licence
+
+
+def test_table_rows(capsys):
+    rows = hub.table(display=False)
+    assert len(rows) == len(hub.REGISTRY) and {"repo id", "licence", "min GPU GB (est.)"} <= set(rows[0])
+    assert [r["name"] for r in hub.table("02", display=False)] == ["clip-b16", "clip-b32", "siglip-b16"]
+    with pytest.raises(ValueError, match="chapter='99'"):
+        hub.table("99", display=False)
+
+
+def test_unknown_name_lists_known_names(cfg):
+    with pytest.raises(ValueError, match="name='no-such-model' is not in the hub registry; known names: clip-b16"):
+        hub.load("no-such-model", cfg)
+    with pytest.raises(TypeError, match="cfg must be the RunConfig"):
+        hub.load("clip-b32", "tiny")
+
+
+@pytest.mark.parametrize("name", [n for n, s in hub.REGISTRY.items() if s.tiny is not None])
+def test_tiny_profile_builds_the_same_library_class(name, cfg, capsys):
+    s = hub.spec(name)
+    model = hub.load(name, cfg)
+    assert "[tiny profile] built" in capsys.readouterr().out
+    if s.cls.startswith("Auto"):
+        auto = getattr(transformers, s.cls)
+        assert type(auto.from_config(model.config)) is type(model)
+    else:
+        assert type(model).__name__ == s.cls
+    module = model if isinstance(model, torch.nn.Module) else model.unet
+    assert sum(p.numel() for p in module.parameters()) < 500_000
+
+
+def test_tiny_stand_ins_run_forward(cfg):
+    clip = hub.load("clip-b32", cfg)
+    image = clip.get_image_features(pixel_values=torch.rand(2, 3, 32, 32))
+    text = clip.get_text_features(input_ids=torch.tensor([[1, 5, 6, 3], [1, 7, 3, 0]]))
+    assert image.pooler_output.shape == text.pooler_output.shape == (2, 16)
+    whisper = hub.load("whisper-tiny", cfg)
+    out = whisper(input_features=torch.randn(1, 80, 100), decoder_input_ids=torch.tensor([[1, 5]]))
+    assert out.logits.shape == (1, 2, 1000)
+    vq = hub.load("amused-vq", cfg)
+    assert vq.decode(vq.encode(torch.rand(1, 3, 16, 16)).latents).sample.shape == (1, 3, 16, 16)
+    ddpm = hub.load("ddpm-cifar10", cfg)
+    ddpm.set_progress_bar_config(disable=True)
+    images = ddpm(batch_size=1, num_inference_steps=2, output_type="np").images
+    assert images.shape == (1, 16, 16, 3)
+
+
+def test_models_without_a_tiny_stand_in_say_so(cfg):
+    with pytest.raises(hub.HubError, match="no tiny stand-in yet"):
+        hub.load("janus-pro-1b", cfg)
+
+
+def test_full_profile_loads_through_from_pretrained(tmp_path, monkeypatch):
+    """The real full-profile code path, offline: a tiny CLIP saved to disk stands in for the hub."""
+    hub.build_tiny("clip-b32", verbose=False).save_pretrained(tmp_path / "clip")
+    spec = dataclasses.replace(hub.spec("clip-b32"), repo_id=str(tmp_path / "clip"))
+    monkeypatch.setitem(hub.REGISTRY, "clip-b32", spec)
+    model = hub.load("clip-b32", _full(torch.bfloat16))
+    assert isinstance(model, transformers.CLIPModel) and not model.training
+    assert next(model.parameters()).dtype == torch.bfloat16
+
+
+def test_full_profile_offline_gives_a_short_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(hub.HubError) as info:
+        hub.load("clip-b32", _full())
+    msg = str(info.value)
+    assert "could not load 'clip-b32' (openai/clip-vit-base-patch32)" in msg
+    assert "offline" in msg and "mmcourse.setup('tiny')" in msg and len(msg) < 700
+    assert info.value.__suppress_context__  # no chained library traceback
+    assert info.value._render_traceback_() == [f"HubError: {msg}"]
+
+
+def test_four_bit_models_need_cuda():
+    with pytest.raises(hub.HubError, match="needs a CUDA GPU"):
+        hub.load("llava-1.5-7b", _full())
