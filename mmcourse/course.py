@@ -47,6 +47,7 @@ def _row(path: Path, run: NotebookRun, root: Path) -> dict:
         "budget_s": budget,
         "peak_rss_mb": round(run.peak_rss_mb),
         "metrics": run.metrics,
+        "checks": f"{sum(c['passed'] for c in run.checks)}/{len(run.checks)}" if run.checks else "",
         "status": status,
     }
 
@@ -63,7 +64,8 @@ def write_summary(rows: list[dict], out_dir: Path) -> Path:
         "|---|---|---:|---:|---:|---|---|",
     ]
     for r in rows:
-        metric = ", ".join(f"{k}={v:.4g}" for k, v in r["metrics"].items()) or "—"
+        metric = ", ".join([f"{k}={v:.4g}" for k, v in r["metrics"].items()]
+                           + ([f"checks passed {r['checks']}"] if r.get("checks") else [])) or "—"
         mark = "\u2705" if r["status"] == "ok" else "\u274c"
         lines.append(
             f"| {r['notebook']} | {r['profile']} | {r['wall_s']:.1f} | {r['budget_s']:.0f} | "

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import GRADE_LOG_ENV
-from .runtime import _METRICS_ENV
+from .runtime import _METRICS_ENV, resolve_profile
 
 #: What the kernel sees while the runner executes a notebook.
 HEADLESS_ENV = "MMCOURSE_HEADLESS"
@@ -156,6 +156,7 @@ def execute(
     from papermill.exceptions import PapermillExecutionError
 
     src = Path(path)
+    profile = resolve_profile(profile)  # what the kernel will see, e.g. "auto" -> "tiny"
     run = NotebookRun(path=str(src), profile=profile)
     if src.suffix != ".ipynb":
         run.error = f"{src} is not a .ipynb notebook"
@@ -180,7 +181,6 @@ def execute(
             "MMCOURSE_PROFILE": profile,
             HEADLESS_ENV: "1",
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-            "TQDM_MININTERVAL": "1",
         }
         params = {"PROFILE": profile, **(parameters or {})}
         start = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm.auto import tqdm as tqdm_auto
+from tqdm.std import tqdm as tqdm_text
 
 from .compat import autocast_dtype
 from .runtime import RunConfig
@@ -228,12 +230,15 @@ def fit(
 
     # 1. The bar counts steps when there is a step budget, else seconds.
     by_time = steps is None
-    bar = tqdm(
+    # Headless runs (CI, `make course`) get a text bar: a widget bar would be saved in the
+    # executed notebook as its first frame ("0%"); the text bar keeps its final line.
+    headless = os.environ.get("MMCOURSE_HEADLESS") == "1"
+    bar = (tqdm_text if headless else tqdm_auto)(
         total=round(float(seconds), 1) if by_time else steps,
         desc=desc,
         unit="s" if by_time else "step",
         disable=not progress,
-        mininterval=0.5,
+        mininterval=5.0 if headless else 0.5,
         bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s {postfix}" if by_time else None,
     )
     start = time.perf_counter()
