@@ -56,3 +56,23 @@ def autocast_dtype(device: str, dtype: torch.dtype) -> torch.dtype | None:
     if device == "cuda" and dtype in (torch.float16, torch.bfloat16):
         return dtype
     return None
+
+
+def image_processor_class(name: str) -> Any:
+    """A transformers image processor class that works without torchvision.
+
+    transformers 5 makes the torchvision-backed "fast" processors the default and falls
+    back, with a warning, to ``<Name>Pil`` when torchvision is missing (the course does
+    not install it, see facts.md part 4). Ask for the PIL one directly when it exists.
+
+    Used in: chapter 01
+    """
+    import importlib.util
+
+    import transformers
+
+    if importlib.util.find_spec("torchvision") is None and hasattr(transformers, name + "Pil"):
+        return getattr(transformers, name + "Pil")
+    if not hasattr(transformers, name):
+        raise ValueError(f"name={name!r} is not a transformers image processor")
+    return getattr(transformers, name)

@@ -155,6 +155,7 @@ def fit(
     weight_decay: float = 0.0,
     optimizer: torch.optim.Optimizer | None = None,
     warmup: int = 0,
+    schedule: str = "constant",
     clip_grad: float | None = 1.0,
     eval_fn: EvalFn | None = None,
     eval_every: int | None = None,
@@ -173,7 +174,10 @@ def fit(
         steps: stop after this many optimiser steps.
         seconds: stop once this much wall time has passed (checked after each step).
         lr, weight_decay: AdamW settings when ``optimizer`` is None.
-        warmup: linear learning-rate warm-up steps (then constant).
+        warmup: linear learning-rate warm-up steps.
+        schedule: after warm-up, ``"constant"`` or ``"cosine"`` decay to zero at the end
+            of the budget (the budget's progress: steps done, or time spent, whichever
+            is further along).
         clip_grad: max global gradient norm, or None for no clipping.
         eval_fn: ``eval_fn(model) -> {"metric": value}``, run in eval mode without grad.
         eval_every: evaluate every this many steps (and always at the end).
@@ -206,6 +210,8 @@ def fit(
             f"data must be an iterable of batches or a callable returning a batch; "
             f"got {type(data).__name__}"
         )
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule={schedule!r}: expected 'constant' or 'cosine'")
     if not callable(loss_fn):
         raise TypeError("loss_fn must be callable as loss_fn(model, batch)")
 
@@ -252,9 +258,13 @@ def fit(
                 history.stopped_by = "data"
                 break
             step += 1
-            # 2. Warm-up: scale the learning rate linearly over the first `warmup` steps.
-            if warmup:
-                scale = min(1.0, step / warmup)
+            # 2. Learning rate: linear warm-up, then constant or cosine decay.
+            scale = min(1.0, step / warmup) if warmup else 1.0
+            if schedule == "cosine":
+                done = max(step / steps if steps else 0.0,
+                           (time.perf_counter() - start) / seconds if seconds else 0.0)
+                scale *= 0.5 * (1.0 + math.cos(math.pi * min(1.0, done)))
+            if warmup or schedule != "constant":
                 for g, base in zip(optimizer.param_groups, base_lrs):
                     g["lr"] = base * scale
             # 3. Forward under autocast (GPU only), backward, clip, step.
@@ -282,11 +292,10 @@ def fit(
             history.lr.append(optimizer.param_groups[0]["lr"])
             if eval_every and step % eval_every == 0:
                 evaluate(step)
-            if by_time:
+            if by_time:  # move the bar to the elapsed time; update(0) redraws at most every mininterval
                 bar.n = min(elapsed, float(seconds))
                 bar.set_postfix(step=step, loss=f"{value:.3f}", refresh=False)
-                if step % 10 == 0:
-                    bar.refresh()
+                bar.update(0)
             else:
                 bar.update(1)
                 bar.set_postfix(loss=f"{value:.3f}", refresh=False)

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 import mmcourse
-from mmcourse import checks, metrics, train
+from mmcourse import audio, checks, metrics, patches, train, video
+from mmcourse.models import fusion
 
 
 def _stub(*args, **kwargs):
@@ -40,12 +41,22 @@ REFERENCE = {
     "metrics.confusion_matrix": metrics.confusion_matrix,
     "train.count_parameters": train.count_parameters,
     "train.train_step": _step,
+    "patches.patchify": patches.patchify,
+    "audio.mel_filterbank": lambda n, m, r: audio.mel_filterbank(n, m, r, scale="htk", norm=None),
+    "video.sample_segments": lambda n, k: video.sample_segments(n, k, train=False),
+    "fusion.similarity_matrix": fusion.similarity_matrix,
 }
 BROKEN = {
     "metrics.accuracy": lambda logits, labels: (logits.argmin(1) == labels).float().mean().item(),
     "metrics.confusion_matrix": lambda p, y, c: metrics.confusion_matrix(p, y, c).T,
     "train.count_parameters": _count_no_frozen_filter,
     "train.train_step": _step_without_zero_grad,
+    # patches flattened (P, P, C) instead of (C, P, P)
+    "patches.patchify": lambda x, p: patches.patchify(x, p).reshape(*patches.patchify(x, p).shape[:2], x.shape[1], -1)
+    .transpose(-1, -2).flatten(2),
+    "audio.mel_filterbank": lambda n, m, r: audio.mel_filterbank(n, m, r, scale="slaney", norm=None),
+    "video.sample_segments": lambda n, k: video.sample_uniform(n, k) if k <= n else [0] * k,
+    "fusion.similarity_matrix": lambda a, b: a @ b.T,
 }
 
 

@@ -51,21 +51,6 @@ SPLITS = ("all", "train", "holdout")
 NUMBER_WORDS = ("zero", "one", "two", "three", "four")
 MAX_OBJECTS = 4  # one per quadrant in multi-object scenes
 
-SINGLE_TEMPLATES = (
-    "a {color} {shape}",
-    "a photo of a {color} {shape}",
-    "a {size} {color} {shape}",
-    "a {color} {shape} on the {hpos}",
-    "a {color} {shape} at the {vpos} {hpos}",
-    "there is a {size} {color} {shape}",
-)
-MULTI_TEMPLATES = (
-    "{list}",
-    "{count} objects: {list}",
-    "a picture with {list}",
-)
-
-
 @dataclass(frozen=True)
 class SceneObject:
     """One object in a scene, in words and pixels.
@@ -85,19 +70,6 @@ class SceneObject:
     @property
     def name(self) -> str:
         return f"{self.color} {self.shape}"
-
-
-@dataclass(frozen=True)
-class QA:
-    """A question about one image, with its answer and question type.
-
-    Used in: chapter 00
-    """
-
-    index: int
-    question: str
-    answer: str
-    kind: str  # "color", "shape", "count", "position" or "yesno"
 
 
 @dataclass
@@ -172,92 +144,6 @@ class ShapesData:
                 )
             )
         return out
-
-
-# ----------------------------------------------------------------------------------
-# Rendering
-
-
-def _signed_distance(shape_id: int, dx: np.ndarray, dy: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Signed distance (pixels, negative inside) from each pixel to the shape's edge."""
-    name = SHAPES[shape_id]
-    if name == "circle":
-        return np.sqrt(dx * dx + dy * dy) - r
-    if name == "square":
-        return np.maximum(np.abs(dx), np.abs(dy)) - 0.8 * r
-    if name == "diamond":
-        return (np.abs(dx) + np.abs(dy) - 1.1 * r) / np.sqrt(2.0)
-    if name == "triangle":  # equilateral, pointing up, circumradius 1.2 r
-        R = 1.2 * r
-        return np.maximum.reduce(
-            [dy - 0.5 * R, -0.866 * dx - 0.5 * dy - 0.5 * R, 0.866 * dx - 0.5 * dy - 0.5 * R]
-        )
-    if name == "cross":
-        w = 0.32 * r
-        horizontal = np.maximum(np.abs(dx) - r, np.abs(dy) - w)
-        vertical = np.maximum(np.abs(dx) - w, np.abs(dy) - r)
-        return np.minimum(horizontal, vertical)
-    raise ValueError(f"unknown shape id {shape_id}")
-
-
-def _coverage(
-    shape_ids: np.ndarray, radii: np.ndarray, centers: np.ndarray, size: int
-) -> np.ndarray:
-    """Anti-aliased coverage (n, H, W) in [0, 1] of one object per row: 1 inside, 0 outside,
-    linear across the one-pixel band around the edge."""
-    n = shape_ids.shape[0]
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5  # pixel centres
-    alpha = np.empty((n, size, size), np.float32)
-    for s in range(len(SHAPES)):
-        idx = np.nonzero(shape_ids == s)[0]
-        if idx.size == 0:
-            continue
-        cx, cy = centers[idx, 0, None, None], centers[idx, 1, None, None]
-        d = _signed_distance(s, xx - cx, yy - cy, radii[idx, None, None])
-        alpha[idx] = np.clip(0.5 - d, 0.0, 1.0)
-    return alpha
-
-
-def render(
-    colors: np.ndarray,
-    shapes: np.ndarray,
-    radii: np.ndarray,
-    centers: np.ndarray,
-    *,
-    size: int = 32,
-    noise: float = 0.05,
-    rng: np.random.Generator | None = None,
-) -> np.ndarray:
-    """Render scenes from object arrays (N, K) / (N, K, 2) to an (N, H, W, 3) float32 array.
-
-    Used in: chapter 00
-    """
-    rng = rng if rng is not None else np.random.default_rng(0)
-    n = colors.shape[0]
-    palette = np.array(list(COLORS.values()), dtype=np.float32)
-    # 1. background: a random dark grey per image, slightly tinted
-    base = rng.uniform(0.05, 0.35, (n, 1, 1, 1)).astype(np.float32)
-    tint = rng.uniform(-0.03, 0.03, (n, 1, 1, 3)).astype(np.float32)
-    canvas = np.broadcast_to(base + tint, (n, size, size, 3)).copy()
-    # 2. paint slot by slot: canvas <- canvas + alpha * (colour - canvas)
-    for k in range(colors.shape[1]):
-        idx = np.nonzero(colors[:, k] >= 0)[0]
-        if idx.size == 0:
-            continue
-        alpha = _coverage(shapes[idx, k], radii[idx, k], centers[idx, k], size)[..., None]
-        # the object's colour with a little jitter, so colour is a range, not one value
-        jitter = rng.uniform(-0.05, 0.05, (idx.size, 3)).astype(np.float32)
-        rgb = (palette[colors[idx, k]] + jitter)[:, None, None, :]
-        if idx.size == n:
-            canvas += alpha * (rgb - canvas)
-        else:
-            sub = canvas[idx]
-            sub += alpha * (rgb - sub)
-            canvas[idx] = sub
-    # 3. sensor noise
-    if noise > 0:
-        canvas += rng.standard_normal(canvas.shape, dtype=np.float32) * np.float32(noise)
-    return np.clip(canvas, 0.0, 1.0, out=canvas)
 
 
 # ----------------------------------------------------------------------------------
@@ -382,86 +268,6 @@ def make_shapes(
     return data
 
 
-# ----------------------------------------------------------------------------------
-# Language: captions and questions
-
-
-def caption(objects: Sequence[SceneObject], template: int = 0) -> str:
-    """Describe a scene in words with one of several templates (``template`` picks one).
-
-    Used in: chapter 00
-    """
-    if not objects:
-        raise ValueError("objects must contain at least one SceneObject")
-    if len(objects) == 1:
-        o = objects[0]
-        t = SINGLE_TEMPLATES[template % len(SINGLE_TEMPLATES)]
-        text = t.format(color=o.color, shape=o.shape, size=o.size, hpos=o.hpos, vpos=o.vpos)
-        return _fix_articles(text)
-    names = [_fix_articles(f"a {o.color} {o.shape}") for o in objects]
-    listed = ", ".join(names[:-1]) + " and " + names[-1]
-    t = MULTI_TEMPLATES[template % len(MULTI_TEMPLATES)]
-    return t.format(list=listed, count=NUMBER_WORDS[len(objects)])
-
-
-def _fix_articles(text: str) -> str:
-    """'a orange' -> 'an orange' (the only vowel-initial word our templates produce)."""
-    words = text.split(" ")
-    for i in range(len(words) - 1):
-        if words[i] == "a" and words[i + 1][:1] in "aeiou":
-            words[i] = "an"
-    return " ".join(words)
-
-
-def make_qa(data: ShapesData, *, per_image: int = 1, seed: int = 0) -> list[QA]:
-    """Question-answer pairs about each image: colour, shape, count, position, yes/no.
-
-    Questions only refer to an object by a description that is unique in its scene.
-
-    Used in: chapter 00
-    """
-    if isinstance(per_image, bool) or not isinstance(per_image, int) or per_image <= 0:
-        raise ValueError(f"per_image must be a positive int; got {per_image!r}")
-    rng = np.random.default_rng(seed)
-    out: list[QA] = []
-    for i in range(len(data)):
-        objs = data.objects(i)
-        for _ in range(per_image):
-            out.append(_one_question(i, objs, rng))
-    return out
-
-
-def _one_question(i: int, objs: list[SceneObject], rng: np.random.Generator) -> QA:
-    o = objs[int(rng.integers(len(objs)))]
-    unique_shape = sum(p.shape == o.shape for p in objs) == 1
-    unique_color = sum(p.color == o.color for p in objs) == 1
-    unique_name = sum(p.name == o.name for p in objs) == 1
-    kinds = ["count", "yesno"]
-    if unique_shape:
-        kinds.append("color")
-    if unique_color:
-        kinds.append("shape")
-    if unique_name:
-        kinds.append("position")
-    kind = kinds[int(rng.integers(len(kinds)))]
-    if kind == "color":
-        return QA(i, f"what colour is the {o.shape}?", o.color, kind)
-    if kind == "shape":
-        return QA(i, f"what shape is the {o.color} object?", o.shape, kind)
-    if kind == "position":
-        where = o.hpos if len(objs) == 1 else f"{o.vpos} {o.hpos}"
-        return QA(i, f"where is the {o.name}?", where, kind)
-    if kind == "count":
-        return QA(i, "how many objects are there?", str(len(objs)), kind)
-    # yes/no: half the time ask about an object that is there, half about one that is not
-    if rng.random() < 0.5:
-        return QA(i, _fix_articles(f"is there a {o.name}?"), "yes", kind)
-    present = {p.name for p in objs}
-    absent = [f"{c} {s}" for c in COLORS for s in SHAPES if f"{c} {s}" not in present]
-    other = absent[int(rng.integers(len(absent)))]
-    return QA(i, _fix_articles(f"is there a {other}?"), "no", kind)
-
-
 def scene(
     objects: Sequence[tuple[str, str]] | Sequence[SceneObject],
     *,
@@ -497,3 +303,21 @@ def scene(
         col[0, k], shp[0, k], rad[0, k], cen[0, k] = cidx[c], sidx[s], r, xy
     img = render(col, shp, rad, cen, size=size, noise=noise, rng=np.random.default_rng(seed))
     return torch.from_numpy(img[0]).permute(2, 0, 1).contiguous()
+
+
+# Rendering and the language side (captions, questions) live in their own modules; re-exported here so that
+# ``mmcourse.data.shapes`` offers scenes and their words together.
+from .scene_text import (  # noqa: E402
+    MULTI_TEMPLATES,
+    QA,
+    SINGLE_TEMPLATES,
+    _fix_articles,
+    caption,
+    make_qa,
+)
+from .shape_render import render  # noqa: E402
+
+__all__ = [
+    "COLORS", "HOLDOUT_PAIRS", "MULTI_TEMPLATES", "QA", "SHAPES", "SINGLE_TEMPLATES", "SceneObject",
+    "ShapesData", "_fix_articles", "caption", "make_qa", "make_shapes", "render", "scene",
+]
