@@ -31,7 +31,7 @@ def test_build_writes_summary_executed_notebooks_and_html(tmp_path):
 
 def test_over_budget_is_a_failure():
     class Run:
-        profile, wall_s, peak_rss_mb, metrics, cell_errors, error = "tiny", 61.0, 100.0, {}, [], ""
+        profile, wall_s, peak_rss_mb, metrics, cell_errors, error, checks = "tiny", 61.0, 100.0, {}, [], "", []
 
     from pathlib import Path
 
