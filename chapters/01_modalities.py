@@ -245,7 +245,7 @@ attention = vit.cls_attention(sample.to(cfg.device)).cpu()  # (8, 4, 4)
 fig, axes = plt.subplots(2, 8, figsize=(12, 3.2))
 for i in range(8):
     axes[0, i].imshow(viz.to_numpy_image(sample[i]), interpolation="nearest")
-    axes[0, i].set_title(shapes_test.captions[i].split(" on ")[0][-16:], fontsize=7)
+    axes[0, i].set_title(shapes_test.objects(i)[0].name, fontsize=7)
     axes[1, i].imshow(viz.to_numpy_image(sample[i]), interpolation="nearest")
     axes[1, i].imshow(attention[i], cmap="magma", alpha=0.6, extent=(0, 32, 32, 0))
     for ax in axes[:, i]:
