@@ -164,3 +164,29 @@ def compare(tokenizers: dict[str, object], texts: Sequence[str]) -> list[dict[st
         rows.append({"tokenizer": name, "vocab size": tok.vocab_size,
                      "tokens per sentence": n / len(texts), "unknown tokens": unk / max(n, 1)})
     return rows
+
+
+def encode_batch(tokenizer, texts: Sequence[str], context_length: int, *, truncate: bool = False):
+    """Token ids of several texts as a (B, context_length) tensor: [BOS] text [EOS] [PAD]...
+
+    Special ids come from the tokenizer's vocabulary (``[PAD]`` must be 0). A text longer
+    than ``context_length`` raises, unless ``truncate`` (then [EOS] is kept last).
+
+    Used in: chapter 02
+    """
+    import torch
+
+    vocab = tokenizer.vocab if hasattr(tokenizer, "vocab") else tokenizer.tokenizer.get_vocab()
+    pad, bos, eos = vocab[PAD], vocab[BOS], vocab[EOS]
+    if pad != 0:
+        raise ValueError(f"the tokenizer's {PAD} id must be 0; got {pad}")
+    out = torch.zeros(len(texts), context_length, dtype=torch.long)
+    for i, t in enumerate(_check_texts(texts)):
+        ids = [bos, *tokenizer.encode(t), eos]
+        if len(ids) > context_length:
+            if not truncate:
+                raise ValueError(f"text {i} is {len(ids)} tokens with [BOS]/[EOS]; context_length={context_length} "
+                                 "(pass truncate=True to cut it)")
+            ids = ids[: context_length - 1] + [eos]
+        out[i, : len(ids)] = torch.tensor(ids)
+    return out

@@ -116,3 +116,25 @@ def test_ties_count_against_the_query_and_summary():
         metrics.rank_summary(perfect, torch.arange(4), ks=(10,))
     with pytest.raises(ValueError, match="at least one relevant"):
         metrics.retrieval_ranks(perfect, torch.zeros(4, 4, dtype=torch.bool))
+
+
+def test_cnn_tower_and_caption_batches():
+    from mmcourse import text
+    from mmcourse.models.clip import CNNTower
+
+    tok = text.WordTokenizer.train(["a red circle", "a blue square on the left"], max_vocab=30)
+    ids = text.encode_batch(tok, ["a red circle", "a blue square"], context_length=6)
+    eos = tok.vocab[text.EOS]
+    assert ids.shape == (2, 6) and ids[0].tolist() == [tok.vocab[text.BOS], *tok.encode("a red circle"), eos, 0]
+    assert eos != 2  # CLIP treats eos id 2 as the legacy argmax pooling
+    with pytest.raises(ValueError, match="context_length=3"):
+        text.encode_batch(tok, ["a blue square on the left"], context_length=3)
+    cut = text.encode_batch(tok, ["a blue square on the left"], context_length=4, truncate=True)
+    assert cut[0, -1] == eos
+    config = CLIPConfig(vision_width=64, vocab_size=tok.vocab_size, context_length=6, eos_token_id=eos)
+    model = CLIP(config, vision_model=CNNTower((16, 32, 64)))
+    logits, logits_t = model(torch.rand(2, 3, 32, 32), ids)
+    assert logits.shape == (2, 2) and torch.equal(logits.T, logits_t)
+    loss = clip_loss(logits)
+    loss.backward()
+    assert model.vision_model.cnn.body[0].weight.grad is not None

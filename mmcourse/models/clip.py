@@ -188,12 +188,14 @@ class CLIP(nn.Module):
     Used in: chapter 02
     """
 
-    def __init__(self, config: CLIPConfig) -> None:
+    def __init__(self, config: CLIPConfig, vision_model: nn.Module | None = None) -> None:
+        """``vision_model`` replaces the ViT tower: any module mapping (B, 3, H, W) images
+        to (B, config.vision_width) features (e.g. :class:`CNNTower`)."""
         super().__init__()
         if not isinstance(config, CLIPConfig):
             raise TypeError(f"config must be a CLIPConfig; got {type(config).__name__}")
         self.config = c = config
-        self.vision_model = VisionTransformer(c)
+        self.vision_model = vision_model if vision_model is not None else VisionTransformer(c)
         self.text_model = TextTransformer(c)
         self.visual_projection = nn.Linear(c.vision_width, c.embed_dim, bias=False)
         self.text_projection = nn.Linear(c.text_width, c.embed_dim, bias=False)
@@ -260,6 +262,23 @@ class CLIP(nn.Module):
         state = {k: v for k, v in model.state_dict().items() if not k.endswith("position_ids")}
         ours.load_state_dict(state)
         return ours.to(next(model.parameters()).dtype).eval()
+
+
+class CNNTower(nn.Module):
+    """A :class:`~mmcourse.models.SmallCNN` body as a CLIP image tower: (B, 3, H, W) -> (B, C).
+
+    Used in: chapter 02
+    """
+
+    def __init__(self, channels: tuple[int, ...] = (32, 64, 128)) -> None:
+        super().__init__()
+        from .cnn import CNNConfig, SmallCNN
+
+        self.cnn = SmallCNN(CNNConfig(channels=tuple(channels), num_classes=2))
+        self.width = channels[-1]
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.cnn.features(images)
 
 
 def clip_loss(logits_per_image: torch.Tensor) -> torch.Tensor:
