@@ -17,13 +17,11 @@ import torch
 
 import mmcourse
 from mmcourse import data, text
-from mmcourse.data.shapes import COLORS, SHAPES, _fix_articles
 from mmcourse.models.clip import CLIP, CLIPConfig, CNNTower, clip_loss
 from mmcourse.train import fit
+from mmcourse.zoo.recipes import CLIP_PROMPTS, PAIR_NAMES, zero_shot_pair_accuracy
 
 CONTEXT = 12
-PROMPTS = ["a {}", "a photo of a {}", "there is a {}", "a small {}", "a large {}"]
-CLASSES = [f"{c} {s}" for c in COLORS for s in SHAPES]
 CONFIGS = {
     "cnn-bs128": {"tower": "cnn", "batch_size": 128},
     "cnn-bs256": {"tower": "cnn", "batch_size": 256},
@@ -31,33 +29,25 @@ CONFIGS = {
 }
 
 
-def zero_shot_accuracy(model: CLIP, tok, images: torch.Tensor, labels: torch.Tensor) -> float:
-    model.eval()
-    with torch.no_grad():
-        per_prompt = [model.encode_text(text.encode_batch(tok, [_fix_articles(p.format(c)) for c in CLASSES], CONTEXT))
-                      for p in PROMPTS]
-        classes = torch.nn.functional.normalize(torch.stack(per_prompt).mean(0), dim=-1)  # prompt ensemble
-        feats = torch.cat([model.encode_image(images[i:i + 500]) for i in range(0, len(images), 500)])
-    return ((feats @ classes.T).argmax(1) == labels).float().mean().item()
-
-
 def run(name: str, seed: int, seconds: float, cfg) -> tuple[float, float]:
     spec = CONFIGS[name]
     train = data.make_shapes(30000, split="train", seed=0)
     seen = data.make_shapes(1000, split="train", seed=1)
     held = data.make_shapes(1000, split="holdout", seed=2)
-    tok = text.WordTokenizer.train(train.captions + [p.format(c) for p in PROMPTS for c in CLASSES], max_vocab=200)
-    tokens = text.encode_batch(tok, train.captions, CONTEXT)
+    tok = text.WordTokenizer.train(train.captions + [p.format(c) for p in CLIP_PROMPTS for c in PAIR_NAMES],
+                                   max_vocab=200)
     torch.manual_seed(seed)
     config = CLIPConfig(embed_dim=64, vision_width=64, vision_layers=3, vision_heads=4, patch_size=8,
                         vocab_size=tok.vocab_size, context_length=CONTEXT, text_width=64, text_layers=2,
                         text_heads=4, eos_token_id=tok.vocab[text.EOS])
     model = CLIP(config, vision_model=CNNTower((16, 32, 64)) if spec["tower"] == "cnn" else None)
+    model.tokenizer = text.TextBatcher(tok, CONTEXT)
+    tokens = model.tokenizer(train.captions)
     fit(model, data.Batches(train.images, tokens, batch_size=spec["batch_size"], seed=seed),
         loss_fn=lambda m, b: clip_loss(m(*b)[0]), seconds=seconds, lr=2e-3, warmup=20, schedule="cosine",
         cfg=cfg, progress=False)
-    return (zero_shot_accuracy(model, tok, seen.images, seen.label("pair")),
-            zero_shot_accuracy(model, tok, held.images, held.label("pair")))
+    return (zero_shot_pair_accuracy(model, seen.images, seen.label("pair")),
+            zero_shot_pair_accuracy(model, held.images, held.label("pair")))
 
 
 def main() -> None:

@@ -190,3 +190,19 @@ def encode_batch(tokenizer, texts: Sequence[str], context_length: int, *, trunca
             ids = ids[: context_length - 1] + [eos]
         out[i, : len(ids)] = torch.tensor(ids)
     return out
+
+
+@dataclass
+class TextBatcher:
+    """``batcher(["a red circle", ...]) -> (B, context_length)`` ids; attach to a CLIP as
+    ``model.tokenizer`` so that ``encode_text`` accepts strings.
+
+    Used in: chapter 02
+    """
+
+    tokenizer: object
+    context_length: int
+    truncate: bool = False
+
+    def __call__(self, texts: Sequence[str]):
+        return encode_batch(self.tokenizer, texts, self.context_length, truncate=self.truncate)

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
+from .. import text, zeroshot
 from ..data import Batches, make_shapes
+from ..data.shapes import COLORS, SHAPES
 from ..metrics import accuracy, predict
 from ..models import CNNConfig, SmallCNN
+from ..models.clip import CLIP, CLIPConfig, CNNTower, clip_loss
 from ..runtime import RunConfig, seed_everything
 from ..train import fit
+
+PAIR_NAMES = [f"{c} {s}" for c in COLORS for s in SHAPES]
+CLIP_PROMPTS = ("a {}", "a photo of a {}", "there is a {}", "a small {}", "a large {}")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,49 @@ def _train_shapes_cnn(recipe: dict[str, Any], *, cfg: RunConfig | None, progress
     return model, {"test_accuracy": round(acc, 4)}
 
 
+def _build_clip(c: dict[str, Any]) -> CLIP:
+    model = CLIP(CLIPConfig(**c["clip"]), vision_model=CNNTower(tuple(c["tower_channels"])))
+    model.tokenizer = text.TextBatcher(text.WordTokenizer(dict(c["vocab"])), c["clip"]["context_length"])
+    return model
+
+
+def _clip_config_dict(model: CLIP) -> dict[str, Any]:
+    return {"clip": asdict(model.config), "tower_channels": [m.out_channels for m in model.vision_model.modules()
+                                                              if isinstance(m, torch.nn.Conv2d)],
+            "vocab": model.tokenizer.tokenizer.vocab}
+
+
+def zero_shot_pair_accuracy(model: CLIP, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Zero-shot accuracy over the 30 colour-shape pairs with the prompt ensemble."""
+    emb = zeroshot.class_embeddings(model, PAIR_NAMES, CLIP_PROMPTS)
+    return (zeroshot.classify(model, images, emb).argmax(1) == labels).float().mean().item()
+
+
+def _train_clip_shapes(recipe: dict[str, Any], *, cfg: RunConfig | None, progress: bool
+                       ) -> tuple[torch.nn.Module, dict[str, float]]:
+    d, t, m = recipe["data"], recipe["train"], recipe["model"]
+    train_set = make_shapes(d["n_train"], split="train", seed=d["train_seed"])
+    seen = make_shapes(d["n_test"], split="train", seed=d["seen_seed"])
+    held = make_shapes(d["n_test"], split="holdout", seed=d["holdout_seed"])
+    prompts = [p.format(c) for p in CLIP_PROMPTS for c in PAIR_NAMES]
+    tok = text.WordTokenizer.train(train_set.captions + prompts, max_vocab=200)
+    seed_everything(t["seed"])
+    config = CLIPConfig(embed_dim=m["embed_dim"], vision_width=m["tower_channels"][-1], vocab_size=tok.vocab_size,
+                        context_length=m["context_length"], text_width=m["text_width"],
+                        text_layers=m["text_layers"], text_heads=m["text_heads"], eos_token_id=tok.vocab[text.EOS])
+    model = CLIP(config, vision_model=CNNTower(tuple(m["tower_channels"])))
+    model.tokenizer = text.TextBatcher(tok, m["context_length"])
+    tokens = model.tokenizer(train_set.captions)
+    fit(model, Batches(train_set.images, tokens, batch_size=t["batch_size"], seed=t["seed"]),
+        loss_fn=lambda mdl, b: clip_loss(mdl(*b)[0]), steps=t["steps"], lr=t["lr"], warmup=t["warmup"],
+        schedule="cosine", cfg=cfg, desc="clip-shapes", progress=progress)
+    model.cpu()
+    return model, {
+        "zero_shot_seen": round(zero_shot_pair_accuracy(model, seen.images, seen.label("pair")), 4),
+        "zero_shot_holdout": round(zero_shot_pair_accuracy(model, held.images, held.label("pair")), 4),
+    }
+
+
 ENTRIES: dict[str, ZooEntry] = {
     "shapes-cnn": ZooEntry(
         name="shapes-cnn",
@@ -62,5 +111,21 @@ ENTRIES: dict[str, ZooEntry] = {
         config_dict=lambda m: m.config.to_dict(),
         run=_train_shapes_cnn,
         tolerance={"test_accuracy": 0.02},
+    ),
+    "clip-shapes": ZooEntry(
+        name="clip-shapes",
+        description="tiny CLIP (SmallCNN image tower, 2-layer text transformer) trained on shapes captions "
+                    "without the held-out colour-shape pairs",
+        chapter="02",
+        recipe={
+            "data": {"n_train": 30000, "n_test": 1000, "train_seed": 0, "seen_seed": 1, "holdout_seed": 2},
+            "model": {"embed_dim": 64, "tower_channels": [16, 32, 64], "context_length": 12, "text_width": 64,
+                      "text_layers": 2, "text_heads": 4},
+            "train": {"steps": 600, "batch_size": 256, "lr": 2e-3, "warmup": 20, "seed": 0},
+        },
+        build=_build_clip,
+        config_dict=_clip_config_dict,
+        run=_train_clip_shapes,
+        tolerance={"zero_shot_seen": 0.01, "zero_shot_holdout": 0.04},
     ),
 }
