@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 
 import mmcourse
-from mmcourse import audio, checks, metrics, patches, train, video
+from mmcourse import audio, checks, metrics, patches, train, video, zeroshot
 from mmcourse.models import fusion
+from mmcourse.models.clip import clip_loss
 
 
 def _stub(*args, **kwargs):
@@ -45,6 +46,9 @@ REFERENCE = {
     "audio.mel_filterbank": lambda n, m, r: audio.mel_filterbank(n, m, r, scale="htk", norm=None),
     "video.sample_segments": lambda n, k: video.sample_segments(n, k, train=False),
     "fusion.similarity_matrix": fusion.similarity_matrix,
+    "clip.info_nce": clip_loss,
+    "clip.zero_shot_classifier": zeroshot.class_embeddings,
+    "metrics.recall_at_k": lambda s, r, k: metrics.recall_at_k(metrics.retrieval_ranks(s, r), k),
 }
 BROKEN = {
     "metrics.accuracy": lambda logits, labels: (logits.argmin(1) == labels).float().mean().item(),
@@ -57,6 +61,12 @@ BROKEN = {
     "audio.mel_filterbank": lambda n, m, r: audio.mel_filterbank(n, m, r, scale="slaney", norm=None),
     "video.sample_segments": lambda n, k: video.sample_uniform(n, k) if k <= n else [0] * k,
     "fusion.similarity_matrix": lambda a, b: a @ b.T,
+    "clip.info_nce": lambda logits: F.cross_entropy(logits, torch.arange(len(logits))),
+    # mean of the normalised template embeddings, not re-normalised
+    "clip.zero_shot_classifier": lambda m, names, ts: torch.stack([m.encode_text([t.format(n) for n in names])
+                                                                   for t in ts]).mean(0),
+    # top-k by topk(): ties broken by index, in the query's favour
+    "metrics.recall_at_k": lambda s, r, k: (s.topk(k, dim=1).indices == r[:, None]).any(1).float().mean().item(),
 }
 
 

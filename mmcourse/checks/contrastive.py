@@ -1,0 +1,62 @@
+"""Checks for chapter 02's exercises: the contrastive loss, zero-shot classification, Recall@K."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import metrics, zeroshot
+from ..models.clip import clip_loss
+from . import register
+from ._util import as_float, generator, require_callable
+
+
+@register("clip.info_nce")
+def check_info_nce(fn) -> None:
+    """``fn(logits_per_image (B, B)) -> scalar``: symmetric cross-entropy, pair i matches i."""
+    require_callable(fn, "info_nce")
+    g = generator(21)
+    for B in (2, 5, 16):
+        logits = torch.randn(B, B, generator=g) * 5
+        got = as_float(fn(logits.clone()), "info_nce(logits)")
+        want = clip_loss(logits).item()
+        one_way = torch.nn.functional.cross_entropy(logits, torch.arange(B)).item()
+        if abs(got - one_way) < 1e-5 and abs(got - want) > 1e-5:
+            raise AssertionError("only the image->text direction: average it with the text->image loss "
+                                 "(the cross-entropy of the transposed logits)")
+        assert abs(got - want) < 1e-5, f"for a {B}x{B} batch you returned {got:.5f}, expected {want:.5f}"
+
+
+@register("clip.zero_shot_classifier")
+def check_zero_shot_classifier(fn) -> None:
+    """``fn(model, classnames, templates) -> (C, D)``: prompt-ensembled, normalised class embeddings."""
+    require_callable(fn, "zero_shot_classifier")
+    from .. import zoo
+
+    model = zoo.load("clip-shapes")
+    for names, templates in [(["red circle", "blue square"], ["a {}"]),
+                             (["green cross", "orange diamond", "purple triangle"], ["a {}", "a photo of a {}",
+                                                                                     "there is a {}"])]:
+        got = torch.as_tensor(fn(model, names, templates))
+        want = zeroshot.class_embeddings(model, names, templates)
+        assert tuple(got.shape) == tuple(want.shape), f"expected shape {tuple(want.shape)}; got {tuple(got.shape)}"
+        if not torch.allclose(got.norm(dim=-1), torch.ones(len(names)), atol=1e-4):
+            raise AssertionError("each class embedding must have length 1: normalise the mean of the templates")
+        assert torch.allclose(got, want, atol=1e-4), (
+            "class embeddings differ from the reference: encode every template for a class, average, normalise")
+
+
+@register("metrics.recall_at_k")
+def check_recall_at_k(fn) -> None:
+    """``fn(similarity (Q, G), relevant (Q,), k) -> float``, ties counted against the query."""
+    require_callable(fn, "recall_at_k")
+    g = generator(22)
+    for Q, G, k in [(10, 10, 1), (50, 20, 5), (30, 100, 10)]:
+        sim = torch.randn(Q, G, generator=g)
+        rel = torch.randint(0, G, (Q,), generator=g)
+        want = metrics.recall_at_k(metrics.retrieval_ranks(sim, rel), k)
+        got = as_float(fn(sim.clone(), rel.clone(), k), "recall_at_k")
+        assert abs(got - want) < 1e-6, f"Q={Q}, G={G}, k={k}: you returned {got:.4f}, expected {want:.4f}"
+    tied = torch.zeros(4, 6)  # every item scores the same: nothing is really retrieved
+    got = as_float(fn(tied, torch.arange(4), 1), "recall_at_k")
+    assert got == 0.0, ("with all scores tied, Recall@1 must be 0: count a tie against the query "
+                        f"(rank = 1 + items scoring >= the relevant one); got {got}")
