@@ -1,0 +1,134 @@
+"""The experiments chapter 02 discusses, on the tiny CLIP and shapes, each with the same
+wall-clock budget (default 15 s): learnable vs fixed temperature, batch size, hard
+negatives, and a few-shot linear probe vs zero-shot on the zoo model.
+
+    .venv/bin/python benchmarks/clip_experiments.py [--seconds 15] [--only temperature batch hard probe]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+
+import mmcourse
+from mmcourse import data, text, zoo
+from mmcourse.models.clip import CLIP, CLIPConfig, CNNTower, clip_loss
+from mmcourse.train import fit
+from mmcourse.zoo.recipes import CLIP_PROMPTS, PAIR_NAMES, zero_shot_pair_accuracy
+
+CONTEXT = 12
+
+
+def setup_data():
+    train = data.make_shapes(30000, split="train", seed=0)
+    seen = data.make_shapes(1000, split="train", seed=1)
+    held = data.make_shapes(1000, split="holdout", seed=2)
+    tok = text.WordTokenizer.train(train.captions + [p.format(c) for p in CLIP_PROMPTS for c in PAIR_NAMES],
+                                   max_vocab=200)
+    return train, seen, held, tok
+
+
+def new_model(tok, seed: int) -> CLIP:
+    torch.manual_seed(seed)
+    config = CLIPConfig(embed_dim=64, vision_width=64, vocab_size=tok.vocab_size, context_length=CONTEXT,
+                        text_width=64, text_layers=2, text_heads=4, eos_token_id=tok.vocab[text.EOS])
+    model = CLIP(config, vision_model=CNNTower((16, 32, 64)))
+    model.tokenizer = text.TextBatcher(tok, CONTEXT)
+    return model
+
+
+def evaluate(model, seen, held) -> dict[str, float]:
+    return {"seen": zero_shot_pair_accuracy(model, seen.images, seen.label("pair")),
+            "held-out": zero_shot_pair_accuracy(model, held.images, held.label("pair"))}
+
+
+def hard_negative_batches(train, batch_size: int, seed: int):
+    """Batches built from pairs of scenes that share a colour but not a shape (or the
+    reverse), so each image's most confusable caption is in its own batch."""
+    rng = np.random.default_rng(seed)
+    colors, shapes = train.colors[:, 0].numpy(), train.shapes[:, 0].numpy()
+    by_color = {c: np.nonzero(colors == c)[0] for c in np.unique(colors)}
+    by_shape = {s: np.nonzero(shapes == s)[0] for s in np.unique(shapes)}
+    while True:
+        anchors = rng.integers(0, len(train), batch_size // 2)
+        partners = []
+        for a in anchors:
+            pool = by_color[colors[a]] if rng.random() < 0.5 else by_shape[shapes[a]]
+            partners.append(pool[rng.integers(len(pool))])
+        idx = np.concatenate([anchors, np.array(partners)])
+        yield idx
+
+
+def train_run(train, tokens, tok, seen, held, *, seconds, seed=0, batch_size=256, learn_temp=True,
+              fixed_scale=None, hard=False, cfg=None) -> dict[str, float]:
+    model = new_model(tok, seed)
+    if not learn_temp:
+        model.logit_scale.requires_grad_(False)
+        if fixed_scale is not None:
+            with torch.no_grad():
+                model.logit_scale.fill_(float(np.log(fixed_scale)))
+    if hard:
+        gen = hard_negative_batches(train, batch_size, seed)
+        stream = lambda: (lambda i: (train.images[i], tokens[i]))(torch.from_numpy(next(gen)))  # noqa: E731
+    else:
+        stream = data.Batches(train.images, tokens, batch_size=batch_size, seed=seed)
+    h = fit(model, stream, loss_fn=lambda m, b: clip_loss(m(*b)[0]), seconds=seconds, lr=2e-3, warmup=20,
+            schedule="cosine", cfg=cfg, progress=False)
+    return {**evaluate(model, seen, held), "steps": h.steps,
+            "final temperature": round(1 / model.logit_scale.exp().item(), 4)}
+
+
+def probe_rows(seen, held) -> list[dict]:
+    """Few-shot logistic-regression probes on zoo clip-shapes image embeddings vs zero-shot."""
+    model = zoo.load("clip-shapes")
+    pool = data.make_shapes(6000, seed=7)  # all 30 pairs, held-out ones included
+    with torch.no_grad():
+        feats = model.encode_image(pool.images).numpy()
+        test_x = model.encode_image(held.images).numpy()
+    labels = pool.label("pair").numpy()
+    rows = [{"method": "zero-shot (no examples)", "held-out pairs": zero_shot_pair_accuracy(
+        model, held.images, held.label("pair"))}]
+    rng = np.random.default_rng(0)
+    for shots in (1, 4, 16):
+        idx = np.concatenate([rng.choice(np.nonzero(labels == c)[0], shots, replace=False) for c in range(30)])
+        probe = LogisticRegression(max_iter=2000, C=10.0).fit(feats[idx], labels[idx])
+        acc = float((probe.predict(test_x) == held.label("pair").numpy()).mean())
+        rows.append({"method": f"linear probe, {shots} examples per class", "held-out pairs": acc})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--only", nargs="+", default=["temperature", "batch", "hard", "probe"])
+    args = parser.parse_args()
+    cfg = mmcourse.setup("tiny", seed=0)
+    train, seen, held, tok = setup_data()
+    tokens = text.TextBatcher(tok, CONTEXT)(train.captions)
+    s = args.seconds
+    if "temperature" in args.only:
+        rows = [{"temperature": "learnable, from 0.07",
+                 **train_run(train, tokens, tok, seen, held, seconds=s, cfg=cfg)},
+                {"temperature": "fixed 0.07",
+                 **train_run(train, tokens, tok, seen, held, seconds=s, learn_temp=False, cfg=cfg)},
+                {"temperature": "fixed 1.0",
+                 **train_run(train, tokens, tok, seen, held, seconds=s, learn_temp=False, fixed_scale=1.0, cfg=cfg)}]
+        print(mmcourse.viz.table(rows, display=False), flush=True)
+    if "batch" in args.only:
+        rows = [{"batch size": b, **train_run(train, tokens, tok, seen, held, seconds=s, batch_size=b, cfg=cfg)}
+                for b in (32, 64, 128, 256, 512)]
+        print(mmcourse.viz.table(rows, display=False), flush=True)
+    if "hard" in args.only:
+        rows = [{"batches": "random", **train_run(train, tokens, tok, seen, held, seconds=s, cfg=cfg)},
+                {"batches": "hard negatives", **train_run(train, tokens, tok, seen, held, seconds=s, hard=True,
+                                                         cfg=cfg)}]
+        print(mmcourse.viz.table(rows, display=False), flush=True)
+    if "probe" in args.only:
+        print(mmcourse.viz.table(probe_rows(seen, held), display=False), flush=True)
+
+
+if __name__ == "__main__":
+    main()
