@@ -3,17 +3,36 @@
 Start every notebook with ``cfg = mmcourse.setup(PROFILE, seed=SEED)``; check exercises
 with ``mmcourse.check("name", your_function)``. Each submodule is one concept:
 ``runtime``, ``data``, ``models``, ``train``, ``metrics``, ``viz``, ``widgets``,
-``hub``, ``zoo``, ``checks``, ``compat``; ``grade``/``course``/``authoring`` power the
+``text``, ``patches``, ``audio``, ``video``, ``retrieval``, ``zeroshot``, ``hub``, ``zoo``,
+``checks``, ``compat``; ``grade``/``course``/``authoring`` power the
 command line (``python -m mmcourse --help``).
 """
 
-from . import checks, compat, data, hub, metrics, models, train, viz, widgets, zoo
+from . import (
+    audio,
+    checks,
+    compat,
+    data,
+    hub,
+    metrics,
+    models,
+    patches,
+    retrieval,
+    text,
+    train,
+    video,
+    viz,
+    widgets,
+    zeroshot,
+    zoo,
+)
 from .checks import check
 from .runtime import BUDGETS, RunConfig, log_metric, setup
 
 __all__ = [
     "BUDGETS",
     "RunConfig",
+    "audio",
     "check",
     "checks",
     "compat",
@@ -22,9 +41,14 @@ __all__ = [
     "log_metric",
     "metrics",
     "models",
+    "patches",
+    "retrieval",
     "setup",
+    "text",
     "train",
+    "video",
     "viz",
     "widgets",
+    "zeroshot",
     "zoo",
 ]
