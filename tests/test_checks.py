@@ -9,7 +9,7 @@ import torch.nn.functional as F
 import mmcourse
 from mmcourse import audio, checks, metrics, patches, train, video, zeroshot
 from mmcourse.models import fusion
-from mmcourse.models.clip import clip_loss
+from mmcourse.models.clip import clip_loss, hardest_negatives
 
 
 def _stub(*args, **kwargs):
@@ -49,6 +49,7 @@ REFERENCE = {
     "clip.info_nce": clip_loss,
     "clip.zero_shot_classifier": zeroshot.class_embeddings,
     "metrics.recall_at_k": lambda s, r, k: metrics.recall_at_k(metrics.retrieval_ranks(s, r), k),
+    "clip.hardest_negatives": hardest_negatives,
 }
 BROKEN = {
     "metrics.accuracy": lambda logits, labels: (logits.argmin(1) == labels).float().mean().item(),
@@ -67,6 +68,7 @@ BROKEN = {
                                                                    for t in ts]).mean(0),
     # top-k by topk(): ties broken by index, in the query's favour
     "metrics.recall_at_k": lambda s, r, k: (s.topk(k, dim=1).indices == r[:, None]).any(1).float().mean().item(),
+    "clip.hardest_negatives": lambda s: s.argmax(1),  # forgets to exclude the matching pair
 }
 
 

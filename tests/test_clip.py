@@ -138,3 +138,12 @@ def test_cnn_tower_and_caption_batches():
     loss = clip_loss(logits)
     loss.backward()
     assert model.vision_model.cnn.body[0].weight.grad is not None
+
+
+def test_hardest_negatives():
+    from mmcourse.models.clip import hardest_negatives
+
+    sim = torch.tensor([[0.9, 0.8, 0.1], [0.2, 0.95, 0.3], [0.7, 0.6, 0.99]])
+    assert hardest_negatives(sim).tolist() == [1, 2, 0]
+    with pytest.raises(ValueError, match="square"):
+        hardest_negatives(torch.rand(2, 3))

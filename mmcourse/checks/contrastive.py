@@ -34,7 +34,7 @@ def check_zero_shot_classifier(fn) -> None:
 
     model = zoo.load("clip-shapes")
     for names, templates in [(["red circle", "blue square"], ["a {}"]),
-                             (["green cross", "orange diamond", "purple triangle"], ["a {}", "a photo of a {}",
+                             (["green cross", "yellow diamond", "purple triangle"], ["a {}", "a photo of a {}",
                                                                                      "there is a {}"])]:
         got = torch.as_tensor(fn(model, names, templates))
         want = zeroshot.class_embeddings(model, names, templates)
@@ -60,3 +60,21 @@ def check_recall_at_k(fn) -> None:
     got = as_float(fn(tied, torch.arange(4), 1), "recall_at_k")
     assert got == 0.0, ("with all scores tied, Recall@1 must be 0: count a tie against the query "
                         f"(rank = 1 + items scoring >= the relevant one); got {got}")
+
+
+@register("clip.hardest_negatives")
+def check_hardest_negatives(fn) -> None:
+    """``fn(similarity (B, B)) -> (B,)``: per row, the most similar column other than i."""
+    from ..models.clip import hardest_negatives
+
+    require_callable(fn, "hardest_negatives")
+    g = generator(23)
+    for B in (2, 5, 32):
+        sim = torch.randn(B, B, generator=g)
+        sim += 3 * torch.eye(B)  # the matching pair is usually the most similar
+        got = torch.as_tensor(fn(sim.clone())).long()
+        want = hardest_negatives(sim)
+        assert tuple(got.shape) == (B,), f"expected shape ({B},); got {tuple(got.shape)}"
+        if (got == torch.arange(B)).any():
+            raise AssertionError("a row's own match is not a negative: exclude the diagonal")
+        assert torch.equal(got, want), "not the most similar non-matching column in every row"

@@ -291,3 +291,15 @@ def clip_loss(logits_per_image: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"logits_per_image must be square (batch, batch); got {tuple(logits_per_image.shape)}")
     target = torch.arange(logits_per_image.shape[0], device=logits_per_image.device)
     return (F.cross_entropy(logits_per_image, target) + F.cross_entropy(logits_per_image.T, target)) / 2
+
+
+def hardest_negatives(similarity: torch.Tensor) -> torch.Tensor:
+    """For each row i of a square (B, B) similarity matrix (pair i matches column i), the
+    column of the most similar *non-matching* item: the hardest negative.
+
+    Used in: chapter 02
+    """
+    if similarity.dim() != 2 or similarity.shape[0] != similarity.shape[1]:
+        raise ValueError(f"similarity must be square (batch, batch); got {tuple(similarity.shape)}")
+    eye = torch.eye(similarity.shape[0], dtype=torch.bool, device=similarity.device)
+    return similarity.masked_fill(eye, float("-inf")).argmax(dim=1)

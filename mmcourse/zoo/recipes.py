@@ -66,6 +66,30 @@ def _clip_config_dict(model: CLIP) -> dict[str, Any]:
             "vocab": model.tokenizer.tokenizer.vocab}
 
 
+def shapes_tokenizer(captions: list[str]) -> text.WordTokenizer:
+    """A word tokenizer for shapes captions and the zero-shot prompts.
+
+    Used in: chapter 02
+    """
+    prompts = [p.format(c) for p in CLIP_PROMPTS for c in PAIR_NAMES]
+    return text.WordTokenizer.train(list(captions) + prompts, max_vocab=200)
+
+
+def shapes_clip(tok: text.WordTokenizer, *, embed_dim: int = 64, tower_channels: tuple[int, ...] = (16, 32, 64),
+                context_length: int = 12, text_width: int = 64, text_layers: int = 2, text_heads: int = 4) -> CLIP:
+    """A fresh tiny CLIP for shapes: SmallCNN image tower, causal text transformer, the
+    tokenizer attached so ``encode_text`` takes strings.
+
+    Used in: chapter 02
+    """
+    config = CLIPConfig(embed_dim=embed_dim, vision_width=tower_channels[-1], vocab_size=tok.vocab_size,
+                        context_length=context_length, text_width=text_width, text_layers=text_layers,
+                        text_heads=text_heads, eos_token_id=tok.vocab[text.EOS])
+    model = CLIP(config, vision_model=CNNTower(tuple(tower_channels)))
+    model.tokenizer = text.TextBatcher(tok, context_length)
+    return model
+
+
 def zero_shot_pair_accuracy(model: CLIP, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Zero-shot accuracy over the 30 colour-shape pairs with the prompt ensemble."""
     emb = zeroshot.class_embeddings(model, PAIR_NAMES, CLIP_PROMPTS)
@@ -78,14 +102,11 @@ def _train_clip_shapes(recipe: dict[str, Any], *, cfg: RunConfig | None, progres
     train_set = make_shapes(d["n_train"], split="train", seed=d["train_seed"])
     seen = make_shapes(d["n_test"], split="train", seed=d["seen_seed"])
     held = make_shapes(d["n_test"], split="holdout", seed=d["holdout_seed"])
-    prompts = [p.format(c) for p in CLIP_PROMPTS for c in PAIR_NAMES]
-    tok = text.WordTokenizer.train(train_set.captions + prompts, max_vocab=200)
+    tok = shapes_tokenizer(train_set.captions)
     seed_everything(t["seed"])
-    config = CLIPConfig(embed_dim=m["embed_dim"], vision_width=m["tower_channels"][-1], vocab_size=tok.vocab_size,
+    model = shapes_clip(tok, embed_dim=m["embed_dim"], tower_channels=tuple(m["tower_channels"]),
                         context_length=m["context_length"], text_width=m["text_width"],
-                        text_layers=m["text_layers"], text_heads=m["text_heads"], eos_token_id=tok.vocab[text.EOS])
-    model = CLIP(config, vision_model=CNNTower(tuple(m["tower_channels"])))
-    model.tokenizer = text.TextBatcher(tok, m["context_length"])
+                        text_layers=m["text_layers"], text_heads=m["text_heads"])
     tokens = model.tokenizer(train_set.captions)
     fit(model, Batches(train_set.images, tokens, batch_size=t["batch_size"], seed=t["seed"]),
         loss_fn=lambda mdl, b: clip_loss(mdl(*b)[0]), steps=t["steps"], lr=t["lr"], warmup=t["warmup"],

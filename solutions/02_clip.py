@@ -1,0 +1,124 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Chapter 02 — Exercises: contrastive learning and retrieval
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mmcourse/mmcourse/blob/main/solutions/02_clip.ipynb)
+#
+# Four exercises on CLIP's loss, zero-shot classification and retrieval. Replace each
+# `raise NotImplementedError(...)` with your code and run the check below it; grade the
+# whole notebook with `python -m mmcourse grade exercises/02_clip.ipynb`.
+
+# %%
+import subprocess
+import sys
+
+try:  # google.colab exists only on Colab
+    import google.colab  # noqa: F401
+
+    IN_COLAB = True
+except ImportError:
+    IN_COLAB = False
+if IN_COLAB:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "mmcourse @ git+https://github.com/mmcourse/mmcourse"], check=True)
+
+# %% tags=["parameters"]
+PROFILE = "auto"
+SEED = 0
+
+# %%
+import torch
+import torch.nn.functional as F
+
+import mmcourse
+
+cfg = mmcourse.setup(PROFILE, seed=SEED)
+
+# %% [markdown]
+# ## Exercise 02.1 — the InfoNCE loss
+#
+# `logits_per_image` is a `(B, B)` matrix: row i holds image i's scaled similarity with
+# every caption, and caption i is its match. Return CLIP's symmetric loss: the mean of
+# the cross-entropy over rows (image → caption) and over columns (caption → image).
+
+# %%
+def info_nce(logits_per_image: torch.Tensor) -> torch.Tensor:
+    # BEGIN SOLUTION
+    target = torch.arange(logits_per_image.shape[0])
+    image_to_text = F.cross_entropy(logits_per_image, target)
+    text_to_image = F.cross_entropy(logits_per_image.T, target)
+    return (image_to_text + text_to_image) / 2
+    # END SOLUTION
+
+
+# %%
+mmcourse.check("clip.info_nce", info_nce)
+
+# %% [markdown]
+# ## Exercise 02.2 — a zero-shot classifier with prompt ensembling
+#
+# Given a CLIP-style `model` (its `encode_text` takes a list of strings and returns
+# normalised embeddings), class names and templates such as `"a photo of a {}"`, return a
+# `(C, D)` tensor: for each class, the mean of its templates' text embeddings,
+# normalised again to length 1.
+
+# %%
+def zero_shot_classifier(model, classnames: list[str], templates: list[str]) -> torch.Tensor:
+    # BEGIN SOLUTION
+    with torch.no_grad():
+        per_template = [model.encode_text([t.format(c) for c in classnames]) for t in templates]
+    return F.normalize(torch.stack(per_template).mean(0), dim=-1)
+    # END SOLUTION
+
+
+# %%
+mmcourse.check("clip.zero_shot_classifier", zero_shot_classifier)
+
+# %% [markdown]
+# ## Exercise 02.3 — Recall@K, ties counted against the query
+#
+# `similarity` is `(Q, G)`; query q's one right answer is gallery item `relevant[q]`.
+# A query's rank is 1 + the number of *other* items scoring at least as high as its
+# right answer (so a tie is never in the query's favour). Return the fraction of queries
+# with rank ≤ k.
+
+# %%
+def recall_at_k(similarity: torch.Tensor, relevant: torch.Tensor, k: int) -> float:
+    # BEGIN SOLUTION
+    right = similarity[torch.arange(similarity.shape[0]), relevant]  # (Q,)
+    at_least_as_high = (similarity >= right[:, None]).sum(1) - 1  # minus the right answer itself
+    ranks = 1 + at_least_as_high
+    return (ranks <= k).float().mean().item()
+    # END SOLUTION
+
+
+# %%
+mmcourse.check("metrics.recall_at_k", recall_at_k)
+
+# %% [markdown]
+# ## Exercise 02.4 — hard negatives
+#
+# In a batch's `(B, B)` similarity matrix (pair i matches column i), the *hardest
+# negative* of row i is the most similar column other than i. Return a `(B,)` tensor
+# of those column indices.
+
+# %%
+def hardest_negatives(similarity: torch.Tensor) -> torch.Tensor:
+    # BEGIN SOLUTION
+    masked = similarity.clone()
+    masked.fill_diagonal_(float("-inf"))
+    return masked.argmax(dim=1)
+    # END SOLUTION
+
+
+# %%
+mmcourse.check("clip.hardest_negatives", hardest_negatives)
