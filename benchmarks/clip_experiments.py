@@ -15,9 +15,9 @@ from sklearn.linear_model import LogisticRegression
 
 import mmcourse
 from mmcourse import data, text, zoo
-from mmcourse.models.clip import CLIP, CLIPConfig, CNNTower, clip_loss
+from mmcourse.models.clip import CLIP, clip_loss
 from mmcourse.train import fit
-from mmcourse.zoo.recipes import CLIP_PROMPTS, PAIR_NAMES, zero_shot_pair_accuracy
+from mmcourse.zoo.recipes import shapes_clip, shapes_tokenizer, zero_shot_pair_accuracy
 
 CONTEXT = 12
 
@@ -26,18 +26,12 @@ def setup_data():
     train = data.make_shapes(30000, split="train", seed=0)
     seen = data.make_shapes(1000, split="train", seed=1)
     held = data.make_shapes(1000, split="holdout", seed=2)
-    tok = text.WordTokenizer.train(train.captions + [p.format(c) for p in CLIP_PROMPTS for c in PAIR_NAMES],
-                                   max_vocab=200)
-    return train, seen, held, tok
+    return train, seen, held, shapes_tokenizer(train.captions)
 
 
 def new_model(tok, seed: int) -> CLIP:
     torch.manual_seed(seed)
-    config = CLIPConfig(embed_dim=64, vision_width=64, vocab_size=tok.vocab_size, context_length=CONTEXT,
-                        text_width=64, text_layers=2, text_heads=4, eos_token_id=tok.vocab[text.EOS])
-    model = CLIP(config, vision_model=CNNTower((16, 32, 64)))
-    model.tokenizer = text.TextBatcher(tok, CONTEXT)
-    return model
+    return shapes_clip(tok, context_length=CONTEXT)
 
 
 def evaluate(model, seen, held) -> dict[str, float]:
