@@ -76,3 +76,30 @@ def image_processor_class(name: str) -> Any:
     if not hasattr(transformers, name):
         raise ValueError(f"name={name!r} is not a transformers image processor")
     return getattr(transformers, name)
+
+
+def cache_kwarg() -> str:
+    """The name of the KV-cache argument of a transformers model's ``forward``.
+
+    transformers 5.2x renames ``past_key_values`` to ``cache`` (the old name warns until
+    5.40); earlier versions only know ``past_key_values``.
+
+    Used in: chapter 03
+    """
+    import inspect
+
+    from transformers import LlamaForCausalLM
+
+    return "cache" if "cache" in inspect.signature(LlamaForCausalLM.forward).parameters else "past_key_values"
+
+
+def output_cache(output: Any) -> Any:
+    """The KV cache a forward pass returned (``output.cache`` or ``output.past_key_values``).
+
+    Used in: chapter 03
+    """
+    for name in ("cache", "past_key_values"):
+        value = output.get(name) if hasattr(output, "get") else getattr(output, name, None)
+        if value is not None:
+            return value
+    return None

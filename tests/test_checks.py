@@ -7,9 +7,26 @@ import torch
 import torch.nn.functional as F
 
 import mmcourse
-from mmcourse import audio, checks, metrics, patches, train, video, zeroshot
+from mmcourse import audio, chat, checks, metrics, patches, train, video, vqa, zeroshot
 from mmcourse.models import fusion
 from mmcourse.models.clip import clip_loss, hardest_negatives
+from mmcourse.models.vlm import Projector, splice_image_features
+
+
+class _LinearProjector(torch.nn.Module):  # LLaVA v1's linear projector: no hidden layer
+    def __init__(self, dv, d):
+        super().__init__()
+        self.linear_1, self.linear_2 = torch.nn.Linear(dv, d), torch.nn.Linear(d, d)
+
+    def forward(self, x):
+        return self.linear_2(self.linear_1(x))
+
+
+def _splice_without_ignore(embeds, ids, feats, tok, labels):
+    e, lab, _ = splice_image_features(embeds, ids, feats, tok, labels)
+    fill = torch.where(ids == tok, 0, labels)  # image positions keep a label: the model is asked to predict them
+    _, lab2, _ = splice_image_features(embeds, ids, feats, tok, fill)
+    return e, torch.where(lab == -100, 0, lab2)
 
 
 def _stub(*args, **kwargs):
@@ -50,6 +67,10 @@ REFERENCE = {
     "clip.zero_shot_classifier": zeroshot.class_embeddings,
     "metrics.recall_at_k": lambda s, r, k: metrics.recall_at_k(metrics.retrieval_ranks(s, r), k),
     "clip.hardest_negatives": hardest_negatives,
+    "vlm.projector": Projector,
+    "vlm.splice": lambda e, i, f, t, lab: splice_image_features(e, i, f, t, lab)[:2],
+    "vlm.chat_prompt": chat.build_prompt,
+    "vlm.vqa_exact_match": vqa.exact_match,
 }
 BROKEN = {
     "metrics.accuracy": lambda logits, labels: (logits.argmin(1) == labels).float().mean().item(),
@@ -69,6 +90,10 @@ BROKEN = {
     # top-k by topk(): ties broken by index, in the query's favour
     "metrics.recall_at_k": lambda s, r, k: (s.topk(k, dim=1).indices == r[:, None]).any(1).float().mean().item(),
     "clip.hardest_negatives": lambda s: s.argmax(1),  # forgets to exclude the matching pair
+    "vlm.projector": _LinearProjector,
+    "vlm.splice": _splice_without_ignore,
+    "vlm.chat_prompt": lambda m, g: chat.build_prompt(m, g).replace("</s>", ""),  # forgets the end of turn
+    "vlm.vqa_exact_match": lambda p, a: sum(x == y for x, y in zip(p, a)) / len(a),  # no normalisation
 }
 
 

@@ -124,4 +124,4 @@ def check(name: str, obj: Any) -> CheckResult:
 
 
 # Register the checks (import for side effects, at the end to avoid cycles).
-from . import contrastive, metrics, modalities, train  # noqa: E402,F401
+from . import contrastive, metrics, modalities, train, vlm  # noqa: E402,F401
