@@ -3,17 +3,20 @@
 Start every notebook with ``cfg = mmcourse.setup(PROFILE, seed=SEED)``; check exercises
 with ``mmcourse.check("name", your_function)``. Each submodule is one concept:
 ``runtime``, ``data``, ``models``, ``train``, ``metrics``, ``viz``, ``widgets``,
-``text``, ``patches``, ``audio``, ``video``, ``retrieval``, ``zeroshot``, ``hub``, ``zoo``,
+``text``, ``patches``, ``audio``, ``video``, ``retrieval``, ``zeroshot``, ``chat``,
+``instruct``, ``vqa``, ``hub``, ``zoo``,
 ``checks``, ``compat``; ``grade``/``course``/``authoring`` power the
 command line (``python -m mmcourse --help``).
 """
 
 from . import (
     audio,
+    chat,
     checks,
     compat,
     data,
     hub,
+    instruct,
     metrics,
     models,
     patches,
@@ -22,6 +25,7 @@ from . import (
     train,
     video,
     viz,
+    vqa,
     widgets,
     zeroshot,
     zoo,
@@ -33,11 +37,13 @@ __all__ = [
     "BUDGETS",
     "RunConfig",
     "audio",
+    "chat",
     "check",
     "checks",
     "compat",
     "data",
     "hub",
+    "instruct",
     "log_metric",
     "metrics",
     "models",
@@ -48,6 +54,7 @@ __all__ = [
     "train",
     "video",
     "viz",
+    "vqa",
     "widgets",
     "zeroshot",
     "zoo",

@@ -103,3 +103,17 @@ def output_cache(output: Any) -> Any:
         if value is not None:
             return value
     return None
+
+
+def processor_call_kwargs(processor: Any, **kwargs: Any) -> dict[str, Any]:
+    """Keyword arguments for the processor call inside ``processor.apply_chat_template``
+    (e.g. ``padding=True``): transformers 5.2x wants them in ``processor_kwargs={...}``,
+    earlier versions take them directly.
+
+    Used in: chapter 03
+    """
+    import inspect
+
+    if "processor_kwargs" in inspect.signature(processor.apply_chat_template).parameters:
+        return {"processor_kwargs": kwargs}
+    return kwargs

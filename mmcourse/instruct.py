@@ -3,7 +3,7 @@ and scoring. The model is :class:`mmcourse.models.vlm.VLM`.
 
 >>> data = instruct.shapes_instructions(tower)          # captions + VQA, features cached
 >>> instruct.train_stage(vlm, data, stage=1, steps=300)  # projector only, on captions
->>> instruct.train_stage(vlm, data, stage=2, steps=600)  # projector + LM, on questions
+>>> instruct.train_stage(vlm, data, stage=2, steps=600)  # projector + LM, questions + captions
 >>> instruct.evaluate_vqa(vlm, data)                    # exact match per question kind
 """
 
@@ -26,6 +26,7 @@ from .data.instructions import (
     encode_conversations,
     generation_prompts,
     qa_conversations,
+    two_turn_conversations,
 )
 from .data.scene_text import QA
 from .data.shapes import ShapesData
@@ -60,7 +61,8 @@ class ShapesInstructions:
     test: ShapesData
     train_features: torch.Tensor  # (N_train, P, D_v)
     captions: InstructionSet  # stage 1
-    questions: InstructionSet  # stage 2
+    questions: InstructionSet  # the questions alone
+    mixture: InstructionSet  # stage 2: questions, two-turn chats and captions
     test_qas: list[QA]
 
 
@@ -79,31 +81,49 @@ def shapes_instructions(tower: torch.nn.Module, *, tokenizer: Any = None, n_trai
     test_qas = make_qa(test, per_image=2, seed=seed + 103)
     with torch.no_grad():
         feats = torch.cat([tower(train.images[i:i + 1000]) for i in range(0, n_train, 1000)])
-    return ShapesInstructions(tokenizer, train, test, feats,
-                              encode_conversations(tokenizer, caption_conversations(train)),
-                              encode_conversations(tokenizer, qa_conversations(qas)), test_qas)
+    captions, questions = caption_conversations(train), qa_conversations(qas)
+    chats = two_turn_conversations(qas[: len(qas) // 2])  # about half the images also get a two-turn chat
+    return ShapesInstructions(tokenizer, train, test, feats, encode_conversations(tokenizer, captions),
+                              encode_conversations(tokenizer, questions),
+                              encode_conversations(tokenizer, questions + chats + captions), test_qas)
 
 
 def train_stage(vlm: Any, data: ShapesInstructions, *, stage: int, steps: int, lr: float = 1e-3,
                 batch_size: int = 64, seed: int = 0, cfg: RunConfig | None = None, progress: bool = True,
-                examples: InstructionSet | None = None) -> History:
-    """LLaVA's stage 1 (projector only, on captions) or stage 2 (projector + LM, on
-    questions), on the cached tower features.
+                examples: InstructionSet | None = None, eval_fn: Any = None, eval_every: int | None = None
+                ) -> History:
+    """LLaVA's stage 1 (projector only, on captions) or stage 2 (projector + LM, on the
+    questions mixed with the captions, as LLaVA-1.5's mix keeps captioning data), on the
+    cached tower features.
 
     Used in: chapter 03
     """
     vlm.set_stage(stage)
-    ex = examples if examples is not None else (data.captions if stage == 1 else data.questions)
-    feats = data.train_features
+    ex = examples if examples is not None else (data.captions if stage == 1 else data.mixture)
+    return fit_examples(vlm, ex, data.train_features, steps=steps, lr=lr, batch_size=batch_size, seed=seed,
+                        cfg=cfg, progress=progress, eval_fn=eval_fn, eval_every=eval_every, desc=f"stage {stage}")
+
+
+def fit_examples(vlm: Any, examples: InstructionSet, features: torch.Tensor, *, steps: int, lr: float = 1e-3,
+                 batch_size: int = 64, seed: int = 0, cfg: RunConfig | None = None, progress: bool = True,
+                 eval_fn: Any = None, eval_every: int | None = None, desc: str = "fine-tune") -> History:
+    """Train whatever in ``vlm`` requires grad on tokenised conversations, reading each
+    image's cached tower ``features`` (indexed by ``examples.image``).
+
+    Used in: chapter 03
+    """
     device = next(vlm.parameters()).device
-    batches = Batches(ex.input_ids, ex.labels, ex.attention_mask, ex.image, batch_size=batch_size, seed=seed)
+    batches = Batches(examples.input_ids, examples.labels, examples.attention_mask, examples.image,
+                      batch_size=batch_size, seed=seed)
 
     def loss_fn(model: Any, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         ids, labels, mask, image = batch
-        return model.loss(ids, labels, mask, feats[image.cpu()].to(device))
+        T = int(mask.sum(1).max())  # rows are right-padded: drop the columns no row uses
+        return model.loss(ids[:, :T], labels[:, :T], mask[:, :T], features[image.cpu()].to(device))
 
     return fit(vlm, batches, loss_fn=loss_fn, steps=steps, lr=lr, warmup=min(50, steps // 10),
-               schedule="cosine", cfg=cfg, desc=f"stage {stage}", progress=progress)
+               schedule="cosine", cfg=cfg, desc=desc, progress=progress, eval_fn=eval_fn,
+               eval_every=eval_every)
 
 
 @torch.no_grad()
@@ -165,3 +185,23 @@ def caption_accuracy(vlm: Any, data: ShapesInstructions, n: int = 200) -> float:
     """
     caps = describe(vlm, data.tokenizer, data.test.images[:n])
     return vqa.caption_object_accuracy(caps, data.test.captions[:n])
+
+
+@torch.no_grad()
+def chat_reply(vlm: Any, tokenizer: Any, image: torch.Tensor, messages: Sequence[dict[str, Any]], *,
+               max_new_tokens: int = 8) -> str:
+    """The assistant's next turn in a conversation about one image (``image``: (3, S, S) or
+    (1, 3, S, S)); ``messages`` hold exactly one ``{"type": "image"}`` item.
+
+    Used in: chapter 03
+    """
+    prompt = chat.build_prompt(messages, add_generation_prompt=True)
+    ids = tokenizer([prompt], return_tensors="pt", add_special_tokens=False).input_ids
+    images = image[None] if image.dim() == 3 else image
+    was_training = vlm.training
+    vlm.eval()
+    device = next(vlm.parameters()).device
+    new = vlm.generate(ids.to(device), images.to(device), max_new_tokens=max_new_tokens,
+                       eos_token_id=tokenizer.eos_token_id)
+    vlm.train(was_training)
+    return decode_answers(tokenizer, new.cpu())[0]

@@ -192,3 +192,40 @@ def test_instruction_sets_are_padded_and_masked(tok):
     assert s.input_ids.shape == s.labels.shape == s.attention_mask.shape
     assert ((s.labels != IGNORE_INDEX).sum(1) >= 2).all()  # answer word(s) + </s>
     assert (s.labels[s.attention_mask == 0] == IGNORE_INDEX).all()
+
+
+def test_vilt_baseline_trains_and_answers_from_its_vocabulary(tok):
+    from mmcourse.models.single_stream import answer_vocabulary, fit_vilt, tiny_vilt, vilt_answer
+
+    data = make_shapes(8, objects=(1, 4), seed=8)
+    qas = make_qa(data, seed=8)
+    vocab = answer_vocabulary([q.answer for q in qas])
+    vilt = tiny_vilt(len(tok), len(vocab))
+    h = fit_vilt(vilt, tok, data.images, [q.question for q in qas], [q.answer for q in qas],
+                 torch.tensor([q.index for q in qas]), vocab, steps=3, batch_size=4, progress=False)
+    assert h.steps == 3
+    preds = vilt_answer(vilt, tok, data.images, [q.question for q in qas], vocab)
+    assert len(preds) == len(qas) and set(preds) <= set(vocab)
+    with pytest.raises(ValueError, match="not in vocabulary"):
+        fit_vilt(vilt, tok, data.images, ["how many objects are there?"] * 8, ["7"] * 8, torch.arange(8),
+                 vocab, steps=1, batch_size=4, progress=False)
+
+
+def test_chat_reply_and_processor_kwargs(vlm, tok):
+    from mmcourse import compat
+
+    image = make_shapes(1, seed=9).images[0]
+    reply = instruct.chat_reply(vlm, tok, image, [chat.user("how many objects are there?")])
+    assert isinstance(reply, str)
+    kw = compat.processor_call_kwargs(chat.llava_processor(tok, patch_size=16), padding=True)
+    assert kw in ({"processor_kwargs": {"padding": True}}, {"padding": True})
+
+
+def test_zoo_vlm_answers_in_one_call():
+    model = zoo.load("vlm-shapes")
+    scene = make_shapes(1, objects=3, seed=10)
+    assert model.answer(scene.images[0], "how many objects are there?") == "3"
+    with pytest.raises(ValueError, match="question"):
+        model.answer(scene.images[0], "")
+    with pytest.raises(ValueError, match="image"):
+        model.answer(torch.rand(2, 3, 32, 32), "how many objects are there?")

@@ -12,8 +12,8 @@ from ._util import as_float, generator, require_callable
 
 @register("vlm.projector")
 def check_projector(cls) -> None:
-    """``cls(vision_dim, hidden_size)``: an nn.Module, Linear -> GELU -> Linear, named like LLaVA's."""
-    require_callable(cls, "Projector class")
+    """``cls(vision_dim, hidden_size)`` -> an nn.Module, Linear -> GELU -> Linear, named like LLaVA's."""
+    require_callable(cls, "projector")
     g = generator(31)
     for dv, d in [(64, 128), (1024, 32)]:
         mine = cls(dv, d)

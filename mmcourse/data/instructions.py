@@ -50,6 +50,21 @@ def qa_conversations(qas: Sequence[QA]) -> list[Conversation]:
     return [Conversation(q.index, [user(q.question), assistant(q.answer)], q.kind, q.answer) for q in qas]
 
 
+def two_turn_conversations(qas: Sequence[QA]) -> list[Conversation]:
+    """Chats of two questions about the same image (the image comes with the first):
+    consecutive QAs about one image are paired, so the model learns to answer in context.
+
+    Used in: chapter 03
+    """
+    out = []
+    for a, b in zip(qas[::2], qas[1::2]):
+        if a.index != b.index:
+            continue
+        msgs = [user(a.question), assistant(a.answer), user(b.question, image=False), assistant(b.answer)]
+        out.append(Conversation(a.index, msgs, b.kind, b.answer))
+    return out
+
+
 @dataclass
 class InstructionSet:
     """Tokenised conversations, right-padded: ids, labels (IGNORE_INDEX except the assistant's
@@ -64,6 +79,7 @@ class InstructionSet:
     image: torch.Tensor  # (N,)
     kinds: list[str]
     answers: list[str]
+    questions: list[str]  # the last user turn's text
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -109,8 +125,10 @@ def encode_conversations(tokenizer: Any, conversations: Sequence[Conversation]) 
     for n, (row_ids, row_labels) in enumerate(rows):
         k = len(row_ids)
         ids[n, :k], labels[n, :k], mask[n, :k] = torch.tensor(row_ids), torch.tensor(row_labels), 1
+    last_user = [next(m for m in reversed(c.messages) if m["role"] == "user") for c in conversations]
+    questions = [" ".join(i["text"] for i in m["content"] if i["type"] == "text") for m in last_user]
     return InstructionSet(ids, labels, mask, torch.tensor([c.image for c in conversations]),
-                          [c.kind for c in conversations], [c.answer for c in conversations])
+                          [c.kind for c in conversations], [c.answer for c in conversations], questions)
 
 
 def generation_prompts(tokenizer: Any, questions: Sequence[str], *, image: bool = True

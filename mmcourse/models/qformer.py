@@ -49,8 +49,8 @@ class QFormer(nn.Module):
     Used in: chapter 03
     """
 
-    def __init__(self, vision_dim: int, hidden_size: int, *, num_queries: int = 8, width: int = 64,
-                 layers: int = 2, heads: int = 4) -> None:
+    def __init__(self, vision_dim: int, hidden_size: int, *, num_queries: int = 8, width: int = 32,
+                 layers: int = 1, heads: int = 4) -> None:
         super().__init__()
         if isinstance(num_queries, bool) or not isinstance(num_queries, int) or num_queries <= 0:
             raise ValueError(f"num_queries must be a positive int; got {num_queries!r}")

@@ -64,9 +64,9 @@ class PatchFeatureTower(nn.Module):
     grid of 64-wide features.
 
     1. Position: a ViT's patch tokens carry position embeddings. A CNN's features already
-       know where they are (zero padding at the borders), and adding chapter 01's fixed
-       sine-cosine table (``position=True``) drowned the weaker shape signal in our runs,
-       so it is off by default.
+       know roughly where they are (zero padding at the borders). ``position`` adds
+       chapter 01's fixed sine-cosine table times that scale; at full scale (1.0) it
+       drowned the weaker shape signal in our runs.
     2. Merge: ``merge=2`` concatenates each 2x2 block of neighbours into one token
        ("pixel shuffle", as SmolVLM and InternVL do to cut visual tokens), giving 4 tokens
        of width 256, one per image quadrant (the default). ``merge=1`` keeps all 16.
@@ -74,7 +74,7 @@ class PatchFeatureTower(nn.Module):
     Used in: chapter 03
     """
 
-    def __init__(self, cnn: nn.Module, image_size: int = 32, *, position: bool = False, merge: int = 2) -> None:
+    def __init__(self, cnn: nn.Module, image_size: int = 32, *, position: float = 0.0, merge: int = 2) -> None:
         super().__init__()
         from .vit import sincos_2d
 
@@ -85,9 +85,10 @@ class PatchFeatureTower(nn.Module):
         if merge not in (1, 2, 4) or self.side % merge:
             raise ValueError(f"merge must be 1, 2 or 4 and divide the {self.side}x{self.side} grid; got {merge!r}")
         self.merge = merge
+        self.position_scale = float(position)
         self.width = channels * merge * merge
         self.num_patches = (self.side // merge) ** 2
-        pos = sincos_2d(self.side, channels)[1:] if position else torch.zeros(self.side**2, channels)
+        pos = float(position) * sincos_2d(self.side, channels)[1:]  # (h*w, C); position=0 turns it off
         self.register_buffer("position", pos.T.reshape(1, channels, self.side, self.side), persistent=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -264,6 +265,22 @@ class VLM(nn.Module):
         self.multi_modal_projector.requires_grad_(True)
         self.language_model.requires_grad_(stage == 2)
         return parameter_counts(self)
+
+    def answer(self, image: torch.Tensor, question: str, *, max_new_tokens: int = 8) -> str:
+        """Answer one question about one image (3, S, S) with greedy decoding; needs the
+        model's tokenizer in ``self.tokenizer`` (zoo models have it).
+
+        Used in: chapter 03
+        """
+        from ..instruct import answer
+
+        tokenizer = getattr(self, "tokenizer", None)
+        if tokenizer is None:
+            raise ValueError("this VLM has no tokenizer: set vlm.tokenizer = instruct.shapes_chat_tokenizer()")
+        if not isinstance(image, torch.Tensor) or image.dim() not in (3, 4) or (image.dim() == 4 and len(image) != 1):
+            raise ValueError(f"image must be one (3, H, W) image tensor; got {getattr(image, 'shape', image)!r}")
+        images = image[None] if image.dim() == 3 else image
+        return answer(self, tokenizer, images, [question], max_new_tokens=max_new_tokens)[0]
 
     @torch.no_grad()
     def generate(self, input_ids: torch.Tensor, images: torch.Tensor | None = None, *,

@@ -96,7 +96,7 @@ def save(name: str, model: torch.nn.Module, metrics: dict[str, float], seconds: 
     e = entry(name)
     folder = Path(directory) / name
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}  # clone: tied weights share memory
     save_file(state, str(folder / "model.safetensors"))
     size = (folder / "model.safetensors").stat().st_size
     if size > MAX_BYTES:
