@@ -150,3 +150,38 @@ ENTRIES: dict[str, ZooEntry] = {
         tolerance={"zero_shot_seen": 0.01, "zero_shot_holdout": 0.04},
     ),
 }
+
+
+from . import vlm_recipes  # noqa: E402  (chapter 03 entries; imports this module's helpers lazily)
+
+ENTRIES["lm-shapes"] = ZooEntry(
+    name="lm-shapes",
+    description="tiny LlamaForCausalLM pretrained on shapes text: scenes described in words, questions, "
+                "captions (the 'pretrained LLM' of chapter 03)",
+    chapter="03",
+    recipe={
+        "data": {"n_scenes": 8000, "per_image": 3, "seed": 12},
+        "model": {"hidden_size": 64, "layers": 2, "heads": 4, "intermediate_size": 128},
+        "train": {"steps": 3000, "batch_size": 64, "lr": 1e-3, "seed": 0},
+    },
+    build=lambda c: vlm_recipes._llama_from_config(c["llama"]),
+    config_dict=lambda m: {"llama": vlm_recipes._llama_config(m)},
+    run=vlm_recipes.train_lm_shapes,
+    tolerance={"text_vqa_accuracy": 0.06},
+)
+ENTRIES["vlm-shapes"] = ZooEntry(
+    name="vlm-shapes",
+    description="tiny LLaVA: frozen clip-shapes tower (4 merged patch tokens), mlp2x_gelu projector, "
+                "lm-shapes; stage 1 on captions, stage 2 on colour/shape/count/position/yes-no questions",
+    chapter="03",
+    recipe={
+        "data": {"n_train": 6000, "seed": 0},
+        "train": {"stage1_steps": 300, "stage1_lr": 3e-3, "stage2_steps": 12000, "stage2_lr": 1e-3, "seed": 0},
+    },
+    build=vlm_recipes.build_vlm,
+    config_dict=vlm_recipes.vlm_config_dict,
+    run=vlm_recipes.train_vlm_shapes,
+    tolerance={"vqa_all": 0.03, "vqa_after_stage1": 0.05, "caption_accuracy": 0.06,
+               **{f"vqa_{k}": 0.06 for k in ("color", "count", "position", "shape", "yesno")},
+               **{f"vqa_at_step_{s}": 0.1 for s in range(1000, 12001, 1000)}},
+)
