@@ -293,8 +293,8 @@ assert only_stage2["all"] <= after_stage2["all"] + 0.03
 #    of the image tokens. The zoo model's curve below shows it taking thousands of steps.
 # * **Stage 2 without stage 1** ends close to, but not above, stage 1 + 2 at this
 #    budget: with 4 image tokens and a 21k-parameter projector, alignment is cheap to
-#    learn during stage 2. At scale it matters more: skipping pretraining cost LLaVA
-#    5.11 points on ScienceQA (85.81% vs 90.92%, LLaVA paper §5.2).
+#    learn during stage 2. At scale it matters more: the LLaVA paper's ablations (§5.2)
+#    report a clear drop on ScienceQA when the pretraining stage is skipped.
 
 # %% [markdown]
 # The zoo model's learning curve during its 12,000 stage-2 steps (measured by its recipe
@@ -514,8 +514,7 @@ assert abs(vilt_acc - prior_acc) < 0.08 and vilt_acc < connector_rows[0]["VQA"] 
 # from raw pixels, while the LLaVA-style model starts from a trained image tower and a
 # trained language model. And a classifier can only ever say one of the answers it was
 # given; a generative VLM writes its answer word by word, so it can also describe, chat
-# and take new instructions. (Trained long on VQAv2, ViLT-B/32 reaches 71.26 test-dev in
-# its paper's Table 2.)
+# and take new instructions.
 #
 # ## 10. LoRA: teaching a new kind of question cheaply
 #
