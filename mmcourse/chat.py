@@ -77,22 +77,15 @@ def build_prompt(messages: Sequence[dict[str, Any]], add_generation_prompt: bool
     return prompt + f" {ASSISTANT}" if add_generation_prompt else prompt
 
 
-IMAGE_FIRST = True
-
-
-def user(question: str, *, image: bool = True, image_first: bool | None = None) -> dict[str, Any]:
-    """A user message: the question text and, optionally, an image before (default) or after it.
+def user(question: str, *, image: bool = True) -> dict[str, Any]:
+    """A user message: optionally an image, then the question text.
 
     Used in: chapter 03
     """
     if not isinstance(question, str) or not question.strip():
         raise ValueError(f"question must be a non-empty string; got {question!r}")
-    first = IMAGE_FIRST if image_first is None else image_first
-    text = [{"type": "text", "text": question.strip()}]
-    if not image:
-        return {"role": "user", "content": text}
-    img = [{"type": "image"}]
-    return {"role": "user", "content": img + text if first else text + img}
+    content: list[dict[str, str]] = [{"type": "image"}] if image else []
+    return {"role": "user", "content": [*content, {"type": "text", "text": question.strip()}]}
 
 
 def assistant(answer: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -36,16 +37,21 @@ from .train import History, fit
 KINDS = ("color", "shape", "count", "position", "yesno")
 
 
+@lru_cache(maxsize=1)
+def _tokenizer_corpus() -> tuple[str, ...]:
+    sample = make_shapes(3000, objects=(1, 4), seed=12345)
+    qas = make_qa(sample, per_image=3, seed=12345)
+    return (*sample.captions, *(f"{q.question} {q.answer}" for q in qas))
+
+
 def shapes_chat_tokenizer() -> Any:
     """The course's VLM tokenizer: every word of shapes captions, questions and answers
-    (built from a fixed sample, so its ids never change), plus the chat words.
+    (built from a fixed sample, so its ids never change), plus the chat words. Each call
+    returns a new tokenizer (they are mutable); the sample is made once.
 
     Used in: chapter 03
     """
-    sample = make_shapes(3000, objects=(1, 4), seed=12345)
-    qas = make_qa(sample, per_image=3, seed=12345)
-    return chat.make_tokenizer([*sample.captions, *(f"{q.question} {q.answer}" for q in qas)],
-                               extra_words=["what colour is the top left object ?"])
+    return chat.make_tokenizer(_tokenizer_corpus(), extra_words=["what colour is the top left object ?"])
 
 
 @dataclass

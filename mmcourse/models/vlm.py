@@ -334,7 +334,7 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
 
 def tiny_llama(vocab_size: int, *, hidden_size: int = 128, layers: int = 2, heads: int = 4,
                intermediate_size: int = 256, max_positions: int = 128, pad_token_id: int = 0,
-               bos_token_id: int = 2, eos_token_id: int = 3, initializer_range: float = 0.02) -> nn.Module:
+               bos_token_id: int = 2, eos_token_id: int = 3) -> nn.Module:
     """A transformers ``LlamaForCausalLM`` from a tiny config: the same class that loads
     real Llama checkpoints, at about 0.3 M parameters.
 
@@ -345,6 +345,5 @@ def tiny_llama(vocab_size: int, *, hidden_size: int = 128, layers: int = 2, head
     config = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden_size, intermediate_size=intermediate_size,
                          num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
                          max_position_embeddings=max_positions, pad_token_id=pad_token_id,
-                         bos_token_id=bos_token_id, eos_token_id=eos_token_id, tie_word_embeddings=True,
-                         initializer_range=initializer_range)
+                         bos_token_id=bos_token_id, eos_token_id=eos_token_id, tie_word_embeddings=True)
     return LlamaForCausalLM(config)

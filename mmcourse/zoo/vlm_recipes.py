@@ -36,9 +36,10 @@ def text_vqa_accuracy(lm: torch.nn.Module, tokenizer: Any, data: Any, qas: list[
 
     questions = [f"{scene_words(data.objects(q.index))} {q.question}" for q in qas]
     ids, mask = generation_prompts(tokenizer, questions, image=False)
-    vlm = VLM(VLMConfig(), torch.nn.Identity(), lm).eval()
-    preds = decode_answers(tokenizer, vlm.generate(ids, attention_mask=mask, max_new_tokens=4,
-                                                   eos_token_id=tokenizer.eos_token_id))
+    with torch.no_grad():
+        out = lm.eval().generate(input_ids=ids, attention_mask=mask, max_new_tokens=4, do_sample=False,
+                                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    preds = decode_answers(tokenizer, out[:, ids.shape[1]:])
     return exact_match(preds, [q.answer for q in qas])
 
 
