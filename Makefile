@@ -1,24 +1,30 @@
 # mmcourse -- every command a learner, instructor or maintainer needs.
-#   make course   run every chapter, write build/summary.md, executed notebooks and HTML
+#   make lab      open the chapters in JupyterLab (sets up .venv on first use)
+#   make grade    NOTEBOOK=exercises/00_getting_started.ipynb: score your exercises
 #   make test     lint, unit + equivalence tests, every chapter, grading both ways, sync, budgets
+#   make check    the inner loop: lint, unit tests, solutions (no chapters, no zoo retraining)
+#   make course   run every chapter, write build/summary.md, executed notebooks and HTML
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 # A plain `torch` pulls a multi-GB CUDA build; override for a GPU box: make setup TORCH=torch
 TORCH ?= torch==2.13.0
 PROFILE ?= auto
+NOTEBOOK ?= exercises/00_getting_started.ipynb
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.mmcourse-installed
 NOTEBOOK_DIRS := chapters solutions exercises
+# What `make check` skips: the chapters, the zoo retraining and the exercise grading.
+SLOW := not retrain and not exercises_score and not pinned
 
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup course test lint lab sync exercises constraints clean help
+.PHONY: setup course test check lint lab grade sync exercises verify-zoo constraints clean help
 
 help:
-	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
 
 setup: $(STAMP)
 
@@ -38,15 +44,24 @@ lint: setup
 test: setup lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest tests chapters --nbval-lax
 
+check: setup lint
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests -q -k "$(SLOW)"
+
+verify-zoo: setup
+	$(PY) -m mmcourse zoo verify
+
 lab: setup
-	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install -q -e ".[lab]"
+	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install -q -c constraints.txt -e ".[lab]"
 	$(BIN)/jupyter lab
+
+grade: setup
+	$(PY) -m mmcourse grade $(NOTEBOOK)
 
 sync: setup
 	$(PY) -m mmcourse sync
 
 exercises: setup
-	$(PY) -m mmcourse exercises
+	$(PY) -m mmcourse exercises $(if $(FORCE),--force,)
 
 constraints: setup
 	@{ sed -n '1,3p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -viE '^(torch|mmcourse)[= ]'; } > constraints.tmp

@@ -1,8 +1,9 @@
-"""The experiments chapter 02 discusses, on the tiny CLIP and shapes, each with the same
-wall-clock budget (default 15 s): learnable vs fixed temperature, batch size, hard
-negatives, and a few-shot linear probe vs zero-shot on the zoo model.
+"""The experiments chapter 02 discusses, on the tiny CLIP and shapes, budgeted in steps
+(same seed, same numbers on every machine): learnable vs fixed temperature, batch size at
+equal compute (the same number of training examples), hard negatives, the spread between
+random seeds of one short run, and a few-shot linear probe vs zero-shot on the zoo model.
 
-    .venv/bin/python benchmarks/clip_experiments.py [--seconds 15] [--only temperature batch hard probe]
+    .venv/bin/python benchmarks/clip_experiments.py [--steps 650] [--only temperature batch hard seeds probe]
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from sklearn.linear_model import LogisticRegression
 
 import mmcourse
 from mmcourse import data, text, zoo
-from mmcourse.models.clip import CLIP, clip_loss
+from mmcourse.contrastive import contrastive_loss, shapes_clip, shapes_tokenizer
+from mmcourse.models.clip import CLIP
 from mmcourse.train import fit
-from mmcourse.zoo.recipes import shapes_clip, shapes_tokenizer, zero_shot_pair_accuracy
+from mmcourse.zeroshot import pair_accuracy
 
 CONTEXT = 12
 
@@ -35,8 +37,8 @@ def new_model(tok, seed: int) -> CLIP:
 
 
 def evaluate(model, seen, held) -> dict[str, float]:
-    return {"seen": zero_shot_pair_accuracy(model, seen.images, seen.label("pair")),
-            "held-out": zero_shot_pair_accuracy(model, held.images, held.label("pair"))}
+    return {"seen": pair_accuracy(model, seen.images, seen.label("pair")),
+            "held-out": pair_accuracy(model, held.images, held.label("pair"))}
 
 
 def hard_negative_batches(train, batch_size: int, seed: int):
@@ -56,7 +58,7 @@ def hard_negative_batches(train, batch_size: int, seed: int):
         yield idx
 
 
-def train_run(train, tokens, tok, seen, held, *, seconds, seed=0, batch_size=256, learn_temp=True,
+def train_run(train, tokens, tok, seen, held, *, steps, seed=0, batch_size=64, learn_temp=True,
               fixed_scale=None, hard=False, cfg=None) -> dict[str, float]:
     model = new_model(tok, seed)
     if not learn_temp:
@@ -69,9 +71,9 @@ def train_run(train, tokens, tok, seen, held, *, seconds, seed=0, batch_size=256
         stream = lambda: (lambda i: (train.images[i], tokens[i]))(torch.from_numpy(next(gen)))  # noqa: E731
     else:
         stream = data.Batches(train.images, tokens, batch_size=batch_size, seed=seed)
-    h = fit(model, stream, loss_fn=lambda m, b: clip_loss(m(*b)[0]), seconds=seconds, lr=2e-3, warmup=20,
-            schedule="cosine", cfg=cfg, progress=False)
-    return {**evaluate(model, seen, held), "steps": h.steps,
+    h = fit(model, stream, loss_fn=contrastive_loss, steps=steps, lr=2e-3, warmup=20, schedule="cosine", cfg=cfg,
+            progress=False)
+    return {**evaluate(model, seen, held), "steps": h.steps, "ms / step": round(1000 * h.seconds / h.steps, 1),
             "final temperature": round(1 / model.logit_scale.exp().item(), 4)}
 
 
@@ -83,7 +85,7 @@ def probe_rows(seen, held) -> list[dict]:
         feats = model.encode_image(pool.images).numpy()
         test_x = model.encode_image(held.images).numpy()
     labels = pool.label("pair").numpy()
-    rows = [{"method": "zero-shot (no examples)", "held-out pairs": zero_shot_pair_accuracy(
+    rows = [{"method": "zero-shot (no examples)", "held-out pairs": pair_accuracy(
         model, held.images, held.label("pair"))}]
     rng = np.random.default_rng(0)
     for shots in (1, 4, 16):
@@ -96,29 +98,27 @@ def probe_rows(seen, held) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--only", nargs="+", default=["temperature", "batch", "hard", "probe"])
+    parser.add_argument("--steps", type=int, default=650, help="steps of batch 64 (chapter 02's live run)")
+    parser.add_argument("--only", nargs="+", default=["temperature", "batch", "hard", "seeds", "probe"])
     args = parser.parse_args()
     cfg = mmcourse.setup("tiny", seed=0)
     train, seen, held, tok = setup_data()
     tokens = text.TextBatcher(tok, CONTEXT)(train.captions)
-    s = args.seconds
+    n = args.steps
+    run = lambda **kw: train_run(train, tokens, tok, seen, held, cfg=cfg, **kw)  # noqa: E731
     if "temperature" in args.only:
-        rows = [{"temperature": "learnable, from 0.07",
-                 **train_run(train, tokens, tok, seen, held, seconds=s, cfg=cfg)},
-                {"temperature": "fixed 0.07",
-                 **train_run(train, tokens, tok, seen, held, seconds=s, learn_temp=False, cfg=cfg)},
-                {"temperature": "fixed 1.0",
-                 **train_run(train, tokens, tok, seen, held, seconds=s, learn_temp=False, fixed_scale=1.0, cfg=cfg)}]
+        rows = [{"temperature": "learnable, from 0.07", **run(steps=n)},
+                {"temperature": "fixed 0.07", **run(steps=n, learn_temp=False)},
+                {"temperature": "fixed 1.0", **run(steps=n, learn_temp=False, fixed_scale=1.0)}]
         print(mmcourse.viz.table(rows, display=False), flush=True)
-    if "batch" in args.only:
-        rows = [{"batch size": b, **train_run(train, tokens, tok, seen, held, seconds=s, batch_size=b, cfg=cfg)}
-                for b in (32, 64, 128, 256, 512)]
+    if "batch" in args.only:  # equal compute: the same number of examples, n x 64
+        rows = [{"batch size": b, **run(steps=max(1, n * 64 // b), batch_size=b)} for b in (32, 64, 128, 256, 512)]
         print(mmcourse.viz.table(rows, display=False), flush=True)
     if "hard" in args.only:
-        rows = [{"batches": "random", **train_run(train, tokens, tok, seen, held, seconds=s, cfg=cfg)},
-                {"batches": "hard negatives", **train_run(train, tokens, tok, seen, held, seconds=s, hard=True,
-                                                         cfg=cfg)}]
+        rows = [{"batches": "random", **run(steps=n)}, {"batches": "hard negatives", **run(steps=n, hard=True)}]
+        print(mmcourse.viz.table(rows, display=False), flush=True)
+    if "seeds" in args.only:
+        rows = [{"seed": seed, **run(steps=n, seed=seed)} for seed in (0, 1, 2)]
         print(mmcourse.viz.table(rows, display=False), flush=True)
     if "probe" in args.only:
         print(mmcourse.viz.table(probe_rows(seen, held), display=False), flush=True)

@@ -12,24 +12,25 @@ that need the model to find one object among several take thousands.
 from __future__ import annotations
 
 import argparse
-import copy
 
 import torch
 
 from mmcourse import instruct, zoo
+from mmcourse.data.instructions import shapes_chat_tokenizer
 from mmcourse.models.vlm import VLM, PatchFeatureTower, VLMConfig, tiny_llama
 
 
 def run(name: str, *, steps: int, every: int, seed: int = 0) -> None:
     torch.manual_seed(seed)
-    tok = instruct.shapes_chat_tokenizer()
+    tok = shapes_chat_tokenizer()
     cnn = zoo.load("clip-shapes").vision_model.cnn
     tower = PatchFeatureTower(cnn, position=name == "position")
     if name == "random":
-        lm = tiny_llama(len(tok), hidden_size=64, intermediate_size=128)
+        lm = tiny_llama(tok, hidden_size=64, intermediate_size=128)
     else:
-        lm = copy.deepcopy(zoo.load("lm-shapes"))
-    vlm = VLM(VLMConfig(vision_dim=tower.width), tower, lm)
+        lm = zoo.load("lm-shapes")  # a new model on every load
+    config = VLMConfig(vision_dim=tower.width, image_token_id=tok.convert_tokens_to_ids("<image>"))
+    vlm = VLM(config, tower, lm, tok)
     data = instruct.shapes_instructions(tower, tokenizer=tok, n_train=6000, seed=seed)
     instruct.train_stage(vlm, data, stage=1, steps=300, lr=3e-3, progress=False, seed=seed)
 

@@ -17,8 +17,7 @@ import torch
 
 import mmcourse
 from mmcourse import data, zeroshot, zoo
-from mmcourse.data.shapes import _fix_articles
-from mmcourse.zoo.recipes import PAIR_NAMES
+from mmcourse.data import PAIR_NAMES, correct_articles
 
 
 def main() -> None:
@@ -28,7 +27,7 @@ def main() -> None:
     mmcourse.setup("tiny", seed=0)
     model = zoo.load("clip-shapes")
     images = data.make_shapes(args.images, seed=5).images
-    prompts = [_fix_articles(f"a photo of a {c}") for c in PAIR_NAMES]  # "an orange ...", as zeroshot does
+    prompts = [correct_articles(f"a photo of a {c}") for c in PAIR_NAMES]  # "an orange ...", as zeroshot does
 
     with torch.no_grad():
         start = time.perf_counter()

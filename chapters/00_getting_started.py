@@ -28,8 +28,8 @@
 # %% [markdown]
 # ## Running the course
 #
-# * **Laptop**: `git clone` the repository, then `make course` runs every chapter (it
-#   creates a virtual environment on first use) and `make lab` opens JupyterLab.
+# * **Laptop**: `git clone` the repository, then `make lab` sets up a virtual environment
+#   on first use and opens the chapters in JupyterLab.
 # * **Colab**: click the badge above. The next cell installs the course package when it
 #   sees it is running on Colab, and does nothing anywhere else.
 
@@ -61,8 +61,7 @@ if IN_COLAB:
 # %% tags=["parameters"]
 PROFILE = "auto"
 SEED = 0
-TRAIN_STEPS = 300  # optimiser steps for the first model
-TRAIN_SECONDS = 15.0  # ...or stop after this many seconds, whichever comes first
+TRAIN_STEPS = 300  # optimiser steps for the first model (a few seconds on a laptop)
 
 # %%
 import matplotlib.pyplot as plt
@@ -71,8 +70,8 @@ import transformers
 
 import mmcourse
 from mmcourse import data, hub, metrics, viz, zoo
-from mmcourse.models import CNNConfig, SmallCNN
-from mmcourse.train import count_parameters, fit
+from mmcourse.models import CNNConfig, SmallCNN, count_parameters
+from mmcourse.train import fit
 
 cfg = mmcourse.setup(PROFILE, seed=SEED)
 
@@ -84,11 +83,6 @@ cfg = mmcourse.setup(PROFILE, seed=SEED)
 # on your laptop and on a GPU.
 
 # %%
-assert cfg.profile in ("tiny", "full") and cfg.device in ("cpu", "cuda", "mps")
-if cfg.device == "cuda":
-    assert cfg.dtype in (torch.float16, torch.bfloat16)
-else:
-    assert cfg.dtype == torch.float32
 cfg.to_dict()
 
 # %% [markdown]
@@ -106,8 +100,7 @@ test_set = data.make_shapes(1000, seed=SEED + 1)
 N, C, H, W = train_set.images.shape  # (images, channels, height, width)
 print(f"{N} training images of {C}x{H}x{W}, pixel values in "
       f"[{train_set.images.min():.2f}, {train_set.images.max():.2f}]")
-assert (N, C, H, W) == (6000, 3, 32, 32)
-assert 0.0 <= train_set.images.min() and train_set.images.max() <= 1.0
+assert (N, C, H, W) == (6000, 3, 32, 32), f"expected 6000 images of 3x32x32; got {(N, C, H, W)}"
 
 viz.image_grid(train_set.images[:16], train_set.captions[:16], ncols=8);
 
@@ -137,10 +130,12 @@ viz.image_grid([p.image for p in photos], [f"{p.name}: {p.label}" for p in photo
 # the 30 colour–shape pairs ("red circle", "blue cross", ...).
 #
 # Every model in the course is defined in the `mmcourse` package, one module per idea;
-# `viz.show_source` shows you the code without copying it into the notebook:
+# `viz.show_source` shows you the code without copying it into the notebook. Here are the
+# three conv blocks (convolution 3×3 → BatchNorm → GELU → 2×2 max-pool), the global
+# average pool and the linear head:
 
 # %%
-viz.show_source(SmallCNN.forward);
+viz.show_source(SmallCNN);
 
 # %%
 target = "pair"
@@ -148,12 +143,17 @@ classes = train_set.class_names(target)
 model = SmallCNN(CNNConfig(num_classes=len(classes)))
 n_params = count_parameters(model)
 print(f"{len(classes)} classes, {n_params:,} parameters")
-assert round(n_params, -3) == 26_000  # the summary below quotes "26k"
+assert round(n_params, -3) == 26_000, f"the summary below says 26k parameters; counted {n_params:,}"
 
 # %% [markdown]
 # `mmcourse.train.fit` is the one training loop the whole course uses. It takes the
-# model, a stream of batches and a budget (steps, seconds, or both), shows a progress bar
-# with the current loss, clips gradients, evaluates now and then, and returns the history.
+# model, a stream of batches and a budget **in steps**: with the same seed, the same steps
+# give the same numbers on every machine; a slower laptop just takes longer. Each step sets
+# the learning rate (`lr_at`), runs one `train_step` (loss, backward, clip, update), and
+# records the loss; now and then it evaluates. Here is the whole loop:
+
+# %%
+viz.show_source(fit);
 
 # %%
 x_test, y_test = test_set.images, test_set.label(target)
@@ -164,8 +164,8 @@ def evaluate(model):
 
 
 batches = data.Batches(train_set.images, train_set.label(target), batch_size=128, seed=SEED)
-history = fit(model, batches, steps=TRAIN_STEPS, seconds=TRAIN_SECONDS, lr=3e-3, cfg=cfg,
-              eval_fn=evaluate, eval_every=100, desc="SmallCNN")
+history = fit(model, batches, steps=TRAIN_STEPS, lr=3e-3, cfg=cfg, eval_fn=evaluate, eval_every=100,
+              desc="SmallCNN")
 viz.plot_history(history, title="the loss falls as the network learns");
 
 # %%
@@ -173,13 +173,13 @@ acc = history.final_eval["test accuracy"]
 mmcourse.log_metric("test_accuracy", acc)
 print(f"{history.steps} steps in {history.seconds:.1f} s -> test accuracy {acc:.1%} "
       f"(chance is {1 / len(classes):.1%})")
-assert history.seconds <= TRAIN_SECONDS + 1.0, "training overran its time budget"
-assert acc >= 0.95, f"the CNN should classify at least 95% of test scenes; got {acc:.1%}"
-assert history.final_loss < history.loss[0] / 5, "the loss should fall at least five-fold"
+assert acc >= 0.95, f"the text claims over 95% test accuracy; measured {acc:.1%}"
+assert history.final_loss < history.loss[0] / 5, (
+    f"the text claims the loss falls at least five-fold; {history.loss[0]:.3f} -> {history.final_loss:.3f}")
 
 # %% [markdown]
 # It learned: from chance (about 3 %) to over 95 % on scenes it has never seen, in
-# seconds. The mistakes, shown first in red, are worth a look: are the shapes small?
+# a few hundred steps. The mistakes, shown first in red, are worth a look: are the shapes small?
 # Is the colour close to another one?
 
 # %%
@@ -197,10 +197,11 @@ viz.image_grid(x_test[show], [classes[int(pred[i])] for i in show], ncols=8,
 # cells show which shapes the network confuses.
 
 # %%
-shape_of = torch.tensor([classes.index(c) % len(data.shapes.SHAPES) for c in classes])
-cm = metrics.confusion_matrix(shape_of[pred], shape_of[y_test], len(data.shapes.SHAPES))
-viz.heatmap(cm, data.shapes.SHAPES, data.shapes.SHAPES, fmt="d", xlabel="predicted", ylabel="true");
-assert int(cm.trace()) >= 0.95 * len(y_test)
+shape_of = torch.tensor([classes.index(c) % len(data.SHAPES) for c in classes])
+cm = metrics.confusion_matrix(shape_of[pred], shape_of[y_test], len(data.SHAPES))
+viz.heatmap(cm, data.SHAPES, data.SHAPES, fmt="d", xlabel="predicted", ylabel="true");
+shape_acc = int(cm.trace()) / len(y_test)
+assert shape_acc >= 0.95, f"the diagonal should hold at least 95% of the scenes; it holds {shape_acc:.1%}"
 
 # %% [markdown]
 # ### Play with it
@@ -227,7 +228,7 @@ def draw_and_classify(color="red", shape="circle", radius=8.0):
 
 mmcourse.widgets.demo(
     draw_and_classify,
-    {"color": list(data.shapes.COLORS), "shape": list(data.shapes.SHAPES), "radius": (5.0, 10.0, 0.5)},
+    {"color": list(data.COLORS), "shape": list(data.SHAPES), "radius": (5.0, 10.0, 0.5)},
     examples=[{"color": "blue", "shape": "triangle", "radius": 8.0},
               {"color": "orange", "shape": "cross", "radius": 6.0}],
 );
@@ -246,7 +247,8 @@ zoo_model = zoo.load("shapes-cnn", cfg)
 zoo_acc = metrics.accuracy(metrics.predict(zoo_model, x_test), y_test)
 print(f"zoo checkpoint: {zoo_acc:.1%} on our test set (recorded when trained: "
       f"{stored['metrics']['test_accuracy']:.1%}); recipe: {stored['recipe']['train']}")
-assert abs(zoo_acc - stored["metrics"]["test_accuracy"]) < 0.02
+assert abs(zoo_acc - stored["metrics"]["test_accuracy"]) < 0.02, (
+    f"the zoo model should reach its recorded accuracy; {zoo_acc:.1%} vs {stored['metrics']['test_accuracy']:.1%}")
 
 # %% [markdown]
 # The **hub** registry lists the real pretrained checkpoints the full profile uses, with
@@ -263,8 +265,8 @@ hub.table();
 
 # %%
 clip = hub.load("clip-b32", cfg)
-assert isinstance(clip, transformers.CLIPModel)
 print(type(clip).__name__, f"{count_parameters(clip):,} parameters")
+assert isinstance(clip, transformers.CLIPModel), f"hub.load must give the library class; got {type(clip).__name__}"
 
 # %% [markdown]
 # ## Exercises and checks
@@ -284,10 +286,13 @@ def buggy_accuracy(logits, labels):
 
 result = mmcourse.checks.run("metrics.accuracy", buggy_accuracy)
 print("buggy version:", result.message)
-assert not result.passed
+assert not result.passed, "the check must catch the wrong axis"
+assert "argmax(dim=1)" in result.message, f"the hint should name the fix; it says: {result.message}"
 
 # %% [markdown]
-# To grade all your exercises at once, run from a terminal:
+# Your exercises live in `exercises/00_getting_started.ipynb`: replace each
+# `raise NotImplementedError(...)` with your code and run the check below it. To grade all
+# your exercises at once, run from a terminal:
 #
 # ```bash
 # python -m mmcourse grade exercises/00_getting_started.ipynb
@@ -301,7 +306,8 @@ assert not result.passed
 # * `mmcourse.setup` picks the profile, device and precision; the same notebook runs on a
 #   CPU and a GPU.
 # * `data.make_shapes` makes images with captions, attributes and questions, in seconds.
-# * `fit` trained a 26k-parameter network to over 95 % accuracy on 30 classes in seconds.
+# * `fit` trained a 26k-parameter network to over 95 % accuracy on 30 classes in 300 steps;
+#   budgets in steps give the same result on every machine.
 # * `zoo` holds small trained checkpoints; `hub` lists and loads the real ones.
 # * Exercises are checked against the package; `python -m mmcourse grade` scores them.
 #

@@ -9,7 +9,12 @@
 # ---
 
 # %% [markdown]
-# *Generated from `solutions/00_getting_started.py` by `make exercises`: edit that file, not this one.*
+# **This is your notebook.** Replace each `raise NotImplementedError(...)` with your code,
+# then run the check cell below it. Grade the whole notebook with
+# `python -m mmcourse grade exercises/00_getting_started.ipynb`.
+#
+# <!-- generated from solutions/00_getting_started.py by `make exercises`, which never overwrites
+# a notebook you have edited; fingerprint e77d29c154f1 -->
 
 # %% [markdown]
 # # Chapter 00 — Exercises

@@ -9,7 +9,12 @@
 # ---
 
 # %% [markdown]
-# *Generated from `solutions/01_modalities.py` by `make exercises`: edit that file, not this one.*
+# **This is your notebook.** Replace each `raise NotImplementedError(...)` with your code,
+# then run the check cell below it. Grade the whole notebook with
+# `python -m mmcourse grade exercises/01_modalities.ipynb`.
+#
+# <!-- generated from solutions/01_modalities.py by `make exercises`, which never overwrites
+# a notebook you have edited; fingerprint a5a45fce8e40 -->
 
 # %% [markdown]
 # # Chapter 01 — Exercises: modalities as tensors

@@ -9,7 +9,12 @@
 # ---
 
 # %% [markdown]
-# *Generated from `solutions/02_clip.py` by `make exercises`: edit that file, not this one.*
+# **This is your notebook.** Replace each `raise NotImplementedError(...)` with your code,
+# then run the check cell below it. Grade the whole notebook with
+# `python -m mmcourse grade exercises/02_clip.ipynb`.
+#
+# <!-- generated from solutions/02_clip.py by `make exercises`, which never overwrites
+# a notebook you have edited; fingerprint 5e0450753331 -->
 
 # %% [markdown]
 # # Chapter 02 — Exercises: contrastive learning and retrieval

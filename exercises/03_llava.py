@@ -9,7 +9,12 @@
 # ---
 
 # %% [markdown]
-# *Generated from `solutions/03_llava.py` by `make exercises`: edit that file, not this one.*
+# **This is your notebook.** Replace each `raise NotImplementedError(...)` with your code,
+# then run the check cell below it. Grade the whole notebook with
+# `python -m mmcourse grade exercises/03_llava.ipynb`.
+#
+# <!-- generated from solutions/03_llava.py by `make exercises`, which never overwrites
+# a notebook you have edited; fingerprint 6010be7bf09e -->
 
 # %% [markdown]
 # # Chapter 03 — Exercises: the pieces of a LLaVA
@@ -109,7 +114,7 @@ mmcourse.check("vlm.chat_prompt", build_prompt)
 # ## Exercise 03.4 — VQA exact match
 #
 # Score predictions against answers after the VQA normalisation
-# (`shared/facts.md`, "VQA accuracy"): lower-case; replace punctuation by spaces (keep
+# (`GT-Vision-Lab/VQA vqaEval.py`): lower-case; replace punctuation by spaces (keep
 # a period between digits, as in `2.5`); map number words to digits (`zero` ... `ten` ->
 # `0` ... `10`); drop the articles `a`, `an`, `the`; collapse spaces. Return the fraction
 # of predictions equal to their answer.

@@ -13,6 +13,8 @@ import math
 import numpy as np
 import torch
 
+from .contracts import Waveform
+
 
 def _check_rate(sample_rate: float, name: str = "sample_rate") -> None:
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) or not sample_rate > 0:
@@ -20,29 +22,15 @@ def _check_rate(sample_rate: float, name: str = "sample_rate") -> None:
 
 
 def as_waveform(wave: torch.Tensor | np.ndarray, name: str = "wave") -> torch.Tensor:
-    """A mono float waveform as a 1-D float32 tensor (clear errors otherwise).
-
-    Used in: chapter 01
-    """
-    if isinstance(wave, np.ndarray):
-        if wave.dtype == np.int16:
-            raise TypeError(f"{name} is int16 PCM: divide by 32768 first (see chapter 01)")
-        wave = torch.from_numpy(np.ascontiguousarray(wave))
-    if not isinstance(wave, torch.Tensor):
-        raise TypeError(f"{name} must be a 1-D torch tensor or NumPy array; got {type(wave).__name__}")
-    if wave.dim() != 1:
-        raise ValueError(f"{name} must be 1-D (mono samples); got shape {tuple(wave.shape)}")
-    if wave.numel() == 0:
-        raise ValueError(f"{name} is empty")
-    return wave.float()
+    """A mono float waveform as a 1-D float32 tensor; int16 PCM, stereo, empty or NaN input
+    gets an error that says how to fix it (see :class:`mmcourse.contracts.Waveform`)."""
+    return Waveform().check(wave, name)
 
 
 # 1. The mel scale: equal steps in mel sound like equal steps in pitch.
 def hz_to_mel(freq: torch.Tensor | float, scale: str = "slaney") -> torch.Tensor:
     """Hertz -> mels. ``"htk"``: 2595 log10(1 + f/700); ``"slaney"``: linear below 1 kHz,
     logarithmic above (Slaney's Auditory Toolbox, used by librosa and Whisper).
-
-    Used in: chapter 01
     """
     f = torch.as_tensor(freq, dtype=torch.float64)
     if scale == "htk":
@@ -54,10 +42,7 @@ def hz_to_mel(freq: torch.Tensor | float, scale: str = "slaney") -> torch.Tensor
 
 
 def mel_to_hz(mels: torch.Tensor | float, scale: str = "slaney") -> torch.Tensor:
-    """The inverse of :func:`hz_to_mel`.
-
-    Used in: chapter 01
-    """
+    """The inverse of :func:`hz_to_mel`."""
     m = torch.as_tensor(mels, dtype=torch.float64)
     if scale == "htk":
         return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
@@ -101,10 +86,7 @@ def mel_filterbank(n_freqs: int, n_mels: int, sample_rate: int, f_min: float = 0
 
 # 2. The short-time Fourier transform: the spectrum of overlapping windows.
 def power_spectrogram(wave: torch.Tensor, n_fft: int = 400, hop_length: int = 160) -> torch.Tensor:
-    """|STFT|^2 with a periodic Hann window, centred frames (reflect padding): (n_fft/2+1, frames).
-
-    Used in: chapter 01
-    """
+    """|STFT|^2 with a periodic Hann window, centred frames (reflect padding): (n_fft/2+1, frames)."""
     wave = as_waveform(wave)
     if n_fft <= 0 or hop_length <= 0:
         raise ValueError(f"n_fft and hop_length must be positive; got {n_fft}, {hop_length}")

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .compat import image_processor_class
+
 IMAGE_TOKEN = "<image>"
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 SPECIALS = (PAD, UNK, BOS, EOS, IMAGE_TOKEN)  # ids 0..4
@@ -101,8 +103,6 @@ def make_tokenizer(texts: Iterable[str], *, extra_words: Iterable[str] = ()) -> 
 
     Words are split on whitespace and punctuation (``"circle?"`` -> ``circle``, ``?``); ids
     0-4 are ``<pad> <unk> <s> </s> <image>``. It carries :data:`CHAT_TEMPLATE`.
-
-    Used in: chapter 03
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
@@ -131,8 +131,6 @@ def llava_processor(tokenizer: Any, *, image_size: int = 32, patch_size: int = 8
     Used in: chapter 03
     """
     from transformers import LlavaProcessor
-
-    from .compat import image_processor_class
 
     image_processor = image_processor_class("CLIPImageProcessor")(
         size={"height": image_size, "width": image_size}, do_center_crop=False, do_normalize=False,

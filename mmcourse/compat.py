@@ -14,8 +14,6 @@ import torch
 
 def version_tuple(package: str) -> tuple[int, ...]:
     """``"5.24.0"`` -> ``(5, 24, 0)``; ``(0,)`` when the package is not installed.
-
-    Used in: chapter 00
     """
     try:
         raw = metadata.version(package)
@@ -36,8 +34,6 @@ def dtype_kwargs(library: str, dtype: torch.dtype) -> dict[str, Any]:
     * transformers >= 5 takes ``dtype=`` (``torch_dtype=`` still works but warns).
     * diffusers takes ``torch_dtype=`` before 0.40; 0.40 adds ``dtype=`` and deprecates
       ``torch_dtype``.
-
-    Used in: chapter 00
     """
     if library == "transformers":
         return {"dtype": dtype} if version_tuple("transformers") >= (5,) else {"torch_dtype": dtype}
@@ -50,8 +46,6 @@ def autocast_dtype(device: str, dtype: torch.dtype) -> torch.dtype | None:
     """The dtype to autocast to on ``device``, or None when training should stay in fp32.
 
     CPU autocast to bf16 is slow on most laptops, so the tiny profile trains in fp32.
-
-    Used in: chapter 00
     """
     if device == "cuda" and dtype in (torch.float16, torch.bfloat16):
         return dtype
@@ -83,8 +77,6 @@ def cache_kwarg() -> str:
 
     transformers 5.2x renames ``past_key_values`` to ``cache`` (the old name warns until
     5.40); earlier versions only know ``past_key_values``.
-
-    Used in: chapter 03
     """
     import inspect
 
@@ -94,10 +86,7 @@ def cache_kwarg() -> str:
 
 
 def output_cache(output: Any) -> Any:
-    """The KV cache a forward pass returned (``output.cache`` or ``output.past_key_values``).
-
-    Used in: chapter 03
-    """
+    """The KV cache a forward pass returned (``output.cache`` or ``output.past_key_values``)."""
     for name in ("cache", "past_key_values"):
         value = output.get(name) if hasattr(output, "get") else getattr(output, name, None)
         if value is not None:

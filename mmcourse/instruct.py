@@ -1,65 +1,70 @@
-"""Visual instruction tuning on shapes: the data bundle, the two training stages, answering,
-and scoring. The model is :class:`mmcourse.models.vlm.VLM`.
+"""Visual instruction tuning on shapes (chapter 03): build the VLM, the data bundle, the two
+training stages, and scoring. The model is :class:`mmcourse.models.vlm.VLM`.
 
->>> data = instruct.shapes_instructions(tower)          # captions + VQA, features cached
->>> instruct.train_stage(vlm, data, stage=1, steps=300)  # projector only, on captions
->>> instruct.train_stage(vlm, data, stage=2, steps=600)  # projector + LM, questions + captions
->>> instruct.evaluate_vqa(vlm, data)                    # exact match per question kind
+>>> vlm = instruct.new_vlm(zoo.load("clip-shapes"), zoo.load("lm-shapes"))
+>>> data = instruct.shapes_instructions(vlm.vision_tower)   # captions + VQA, features cached
+>>> instruct.train_stage(vlm, data, stage=1, steps=300)     # projector only, on captions
+>>> instruct.train_stage(vlm, data, stage=2, steps=600)     # projector + LM, questions + captions
+>>> instruct.evaluate_vqa(vlm, data)                       # exact match per question kind
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from . import chat, vqa
-from .data import Batches, make_qa, make_shapes
+from .contracts import Choice, Instance, Int, contract
+from .data import Batches, make_pope, make_qa, make_shapes
 from .data.instructions import (
-    DESCRIBE,
     InstructionSet,
     caption_conversations,
     decode_answers,
     encode_conversations,
     generation_prompts,
     qa_conversations,
+    scene_words,
+    shapes_chat_tokenizer,
     two_turn_conversations,
 )
-from .data.scene_text import QA
 from .data.shapes import ShapesData
+from .data.words import QA
+from .metrics import vqa
+from .models.clip import CLIP
+from .models.vilt import vilt_inputs
+from .models.vlm import CONNECTORS, VLM, PatchFeatureTower, VLMConfig
 from .runtime import RunConfig
 from .train import History, fit
 
-KINDS = ("color", "shape", "count", "position", "yesno")
+_VLM = Instance(VLM, "build one with instruct.new_vlm(...) or zoo.load('vlm-shapes')")
 
 
-@lru_cache(maxsize=1)
-def _tokenizer_corpus() -> tuple[str, ...]:
-    sample = make_shapes(3000, objects=(1, 4), seed=12345)
-    qas = make_qa(sample, per_image=3, seed=12345)
-    return (*sample.captions, *(f"{q.question} {q.answer}" for q in qas))
-
-
-def shapes_chat_tokenizer() -> Any:
-    """The course's VLM tokenizer: every word of shapes captions, questions and answers
-    (built from a fixed sample, so its ids never change), plus the chat words. Each call
-    returns a new tokenizer (they are mutable); the sample is made once.
+@contract(clip=Instance(CLIP, "e.g. zoo.load('clip-shapes')"),
+          language_model=Instance(nn.Module, "e.g. zoo.load('lm-shapes')"),
+          connector=Choice(CONNECTORS), num_queries=Int(min=1))
+def new_vlm(clip: CLIP, language_model: nn.Module, *, connector: str = "mlp2x_gelu", num_queries: int = 8,
+            position: float = 0.0) -> VLM:
+    """The chapter's VLM: ``clip``'s CNN image tower, frozen, as 4 merged patch tokens; a
+    fresh connector; ``language_model`` (trained further in stage 2); the shapes chat tokenizer.
 
     Used in: chapter 03
     """
-    return chat.make_tokenizer(_tokenizer_corpus(), extra_words=["what colour is the top left object ?"])
+    tower = PatchFeatureTower(clip.vision_model.cnn, position=position)
+    tokenizer = shapes_chat_tokenizer()
+    config = VLMConfig(vision_dim=tower.width, image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+                       connector=connector, num_queries=num_queries)
+    return VLM(config, tower, language_model, tokenizer)
 
 
 @dataclass
 class ShapesInstructions:
     """Everything the two stages and the evaluation need, with the tower's features cached
     (the tower is frozen, so each image goes through it once).
-
-    Used in: chapter 03
     """
 
     tokenizer: Any
@@ -71,10 +76,14 @@ class ShapesInstructions:
     mixture: InstructionSet  # stage 2: questions, two-turn chats and captions
     test_qas: list[QA]
 
+    def __repr__(self) -> str:
+        return (f"ShapesInstructions({len(self.train)} training scenes, {len(self.captions)} captions, "
+                f"{len(self.questions)} questions; {len(self.test_qas)} test questions on {len(self.test)} scenes)")
 
-def shapes_instructions(tower: torch.nn.Module, *, tokenizer: Any = None, n_train: int = 4000,
-                        n_test: int = 500, per_image: int = 3, objects: tuple[int, int] = (1, 4),
-                        seed: int = 0) -> ShapesInstructions:
+
+@contract(tower=Instance(nn.Module), n_train=Int(min=1), n_test=Int(min=1), per_image=Int(min=1))
+def shapes_instructions(tower: nn.Module, *, tokenizer: Any = None, n_train: int = 4000, n_test: int = 500,
+                        per_image: int = 3, objects: tuple[int, int] = (1, 4), seed: int = 0) -> ShapesInstructions:
     """Scenes with 1-4 objects; stage-1 captions, stage-2 questions; test questions about
     unseen images (other seeds).
 
@@ -94,10 +103,11 @@ def shapes_instructions(tower: torch.nn.Module, *, tokenizer: Any = None, n_trai
                               encode_conversations(tokenizer, questions + chats + captions), test_qas)
 
 
-def train_stage(vlm: Any, data: ShapesInstructions, *, stage: int, steps: int, lr: float = 1e-3,
+@contract(vlm=_VLM, data=Instance(ShapesInstructions), stage=Int(min=1, max=2), steps=Int(min=1))
+def train_stage(vlm: VLM, data: ShapesInstructions, *, stage: int, steps: int, lr: float = 1e-3,
                 batch_size: int = 64, seed: int = 0, cfg: RunConfig | None = None, progress: bool = True,
-                examples: InstructionSet | None = None, eval_fn: Any = None, eval_every: int | None = None
-                ) -> History:
+                examples: InstructionSet | None = None, eval_fn: Callable[[nn.Module], dict] | None = None,
+                eval_every: int | None = None) -> History:
     """LLaVA's stage 1 (projector only, on captions) or stage 2 (projector + LM, on the
     questions mixed with the captions, as LLaVA-1.5's mix keeps captioning data), on the
     cached tower features.
@@ -110,9 +120,11 @@ def train_stage(vlm: Any, data: ShapesInstructions, *, stage: int, steps: int, l
                         cfg=cfg, progress=progress, eval_fn=eval_fn, eval_every=eval_every, desc=f"stage {stage}")
 
 
-def fit_examples(vlm: Any, examples: InstructionSet, features: torch.Tensor, *, steps: int, lr: float = 1e-3,
+@contract(vlm=_VLM, examples=Instance(InstructionSet), steps=Int(min=1))
+def fit_examples(vlm: VLM, examples: InstructionSet, features: torch.Tensor, *, steps: int, lr: float = 1e-3,
                  batch_size: int = 64, seed: int = 0, cfg: RunConfig | None = None, progress: bool = True,
-                 eval_fn: Any = None, eval_every: int | None = None, desc: str = "fine-tune") -> History:
+                 eval_fn: Callable[[nn.Module], dict] | None = None, eval_every: int | None = None,
+                 desc: str = "fine-tune") -> History:
     """Train whatever in ``vlm`` requires grad on tokenised conversations, reading each
     image's cached tower ``features`` (indexed by ``examples.image``).
 
@@ -122,7 +134,7 @@ def fit_examples(vlm: Any, examples: InstructionSet, features: torch.Tensor, *, 
     batches = Batches(examples.input_ids, examples.labels, examples.attention_mask, examples.image,
                       batch_size=batch_size, seed=seed)
 
-    def loss_fn(model: Any, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def loss_fn(model: VLM, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         ids, labels, mask, image = batch
         T = int(mask.sum(1).max())  # rows are right-padded: drop the columns no row uses
         return model.loss(ids[:, :T], labels[:, :T], mask[:, :T], features[image.cpu()].to(device))
@@ -132,42 +144,8 @@ def fit_examples(vlm: Any, examples: InstructionSet, features: torch.Tensor, *, 
                eval_every=eval_every)
 
 
-@torch.no_grad()
-def answer(vlm: Any, tokenizer: Any, images: torch.Tensor, questions: Sequence[str], *,
-           max_new_tokens: int = 4, batch_size: int = 256) -> list[str]:
-    """Greedy answers, one per (image, question) pair.
-
-    Used in: chapter 03
-    """
-    if isinstance(questions, str):
-        raise TypeError("questions must be a list of strings (one per image), not one string")
-    if len(questions) != images.shape[0]:
-        raise ValueError(f"got {images.shape[0]} images but {len(questions)} questions: give one question per image")
-    for i, q in enumerate(questions):
-        if not isinstance(q, str) or not q.strip():
-            raise ValueError(f"questions[{i}] is empty: ask something, e.g. 'what colour is the circle?'")
-    was_training = vlm.training
-    vlm.eval()
-    device = next(vlm.parameters()).device
-    out: list[str] = []
-    for lo in range(0, len(questions), batch_size):
-        ids, mask = generation_prompts(tokenizer, questions[lo:lo + batch_size])
-        new = vlm.generate(ids.to(device), images[lo:lo + batch_size].to(device), attention_mask=mask.to(device),
-                           max_new_tokens=max_new_tokens, eos_token_id=tokenizer.eos_token_id)
-        out += decode_answers(tokenizer, new.cpu())
-    vlm.train(was_training)
-    return out
-
-
-def describe(vlm: Any, tokenizer: Any, images: torch.Tensor, *, max_new_tokens: int = 24) -> list[str]:
-    """A caption per image: the answer to "describe the image.".
-
-    Used in: chapter 03
-    """
-    return answer(vlm, tokenizer, images, [DESCRIBE] * images.shape[0], max_new_tokens=max_new_tokens)
-
-
-def evaluate_vqa(vlm: Any, data: ShapesInstructions, qas: Sequence[QA] | None = None,
+@contract(vlm=_VLM, data=Instance(ShapesInstructions))
+def evaluate_vqa(vlm: VLM, data: ShapesInstructions, qas: Sequence[QA] | None = None,
                  images: torch.Tensor | None = None) -> dict[str, float]:
     """Exact match (after VQA normalisation) per question kind and overall, on test questions.
 
@@ -175,7 +153,7 @@ def evaluate_vqa(vlm: Any, data: ShapesInstructions, qas: Sequence[QA] | None = 
     """
     qas = list(qas if qas is not None else data.test_qas)
     images = images if images is not None else data.test.images
-    preds = answer(vlm, data.tokenizer, images[[q.index for q in qas]], [q.question for q in qas])
+    preds = vlm.answer(images[[q.index for q in qas]], [q.question for q in qas])
     by_kind: dict[str, list[int]] = defaultdict(list)
     for q, p in zip(qas, preds):
         by_kind[q.kind].append(int(vqa.normalize_answer(p) == vqa.normalize_answer(q.answer)))
@@ -184,30 +162,79 @@ def evaluate_vqa(vlm: Any, data: ShapesInstructions, qas: Sequence[QA] | None = 
     return scores
 
 
-def caption_accuracy(vlm: Any, data: ShapesInstructions, n: int = 200) -> float:
+@contract(vlm=_VLM, data=Instance(ShapesInstructions), n=Int(min=1))
+def caption_accuracy(vlm: VLM, data: ShapesInstructions, n: int = 200) -> float:
     """Fraction of test images whose generated caption names exactly their objects.
 
     Used in: chapter 03
     """
-    caps = describe(vlm, data.tokenizer, data.test.images[:n])
-    return vqa.caption_object_accuracy(caps, data.test.captions[:n])
+    captions = vlm.describe(data.test.images[:n])
+    return vqa.caption_object_accuracy(captions, data.test.captions[:n])
 
 
-@torch.no_grad()
-def chat_reply(vlm: Any, tokenizer: Any, image: torch.Tensor, messages: Sequence[dict[str, Any]], *,
-               max_new_tokens: int = 8) -> str:
-    """The assistant's next turn in a conversation about one image (``image``: (3, S, S) or
-    (1, 3, S, S)); ``messages`` hold exactly one ``{"type": "image"}`` item.
+@contract(vlm=_VLM, data=Instance(ShapesData), negatives=Choice(("random", "adversarial")))
+def evaluate_pope(vlm: VLM, data: ShapesData, *, negatives: str = "random", seed: int = 0) -> dict[str, float]:
+    """Object hallucination, POPE-style: ask about one present and one absent object per
+    scene of ``data`` and score the yes/no answers (:func:`mmcourse.metrics.vqa.pope_scores`).
 
     Used in: chapter 03
     """
-    prompt = chat.build_prompt(messages, add_generation_prompt=True)
-    ids = tokenizer([prompt], return_tensors="pt", add_special_tokens=False).input_ids
-    images = image[None] if image.dim() == 3 else image
-    was_training = vlm.training
-    vlm.eval()
-    device = next(vlm.parameters()).device
-    new = vlm.generate(ids.to(device), images.to(device), max_new_tokens=max_new_tokens,
-                       eos_token_id=tokenizer.eos_token_id)
-    vlm.train(was_training)
-    return decode_answers(tokenizer, new.cpu())[0]
+    probes = make_pope(data, negatives=negatives, seed=seed)
+    preds = vlm.answer(data.images[[q.index for q in probes]], [q.question for q in probes])
+    return vqa.pope_scores(preds, [q.answer for q in probes])
+
+
+@contract(language_model=Instance(nn.Module), data=Instance(ShapesData))
+def text_vqa_accuracy(language_model: nn.Module, tokenizer: Any, data: ShapesData, qas: Sequence[QA]) -> float:
+    """Exact match of a text-only LM answering questions about scenes described in words.
+
+    Used in: chapter 03
+    """
+    questions = [f"{scene_words(data.objects(q.index))} {q.question}" for q in qas]
+    ids, mask = generation_prompts(tokenizer, questions, image=False)
+    with torch.no_grad():
+        out = language_model.eval().generate(input_ids=ids, attention_mask=mask, max_new_tokens=4, do_sample=False,
+                                             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    preds = decode_answers(tokenizer, out[:, ids.shape[1]:])
+    return vqa.exact_match(preds, [q.answer for q in qas])
+
+
+@contract(steps=Int(min=1))
+def fit_vilt(vilt: nn.Module, tokenizer: Any, images: torch.Tensor, questions: Sequence[str], answers: Sequence[str],
+             image_index: torch.Tensor, vocabulary: Sequence[str], *, steps: int, lr: float = 1e-3,
+             batch_size: int = 64, seed: int = 0, cfg: RunConfig | None = None, progress: bool = True) -> History:
+    """Train ViLT as a classifier over ``vocabulary`` (cross-entropy on the answer's index);
+    ``image_index[i]`` says which of ``images`` question i is about.
+
+    Used in: chapter 03
+    """
+    index = {a: i for i, a in enumerate(vocabulary)}
+    missing = sorted({a for a in answers if a not in index})
+    if missing:
+        raise ValueError(f"answers not in vocabulary: {missing[:5]}")
+    enc = vilt_inputs(tokenizer, questions, max_text=vilt.config.max_position_embeddings)
+    labels = torch.tensor([index[a] for a in answers])
+
+    def loss_fn(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        ids, mask, img, y = batch
+        logits = model(input_ids=ids, attention_mask=mask, pixel_values=images[img.cpu()].to(ids.device)).logits
+        return F.cross_entropy(logits, y)
+
+    batches = Batches(enc["input_ids"], enc["attention_mask"], image_index, labels, batch_size=batch_size, seed=seed)
+    return fit(vilt, batches, loss_fn=loss_fn, steps=steps, lr=lr, warmup=min(50, steps // 10), schedule="cosine",
+               cfg=cfg, desc="ViLT", progress=progress)
+
+
+@torch.no_grad()
+def vilt_answer(vilt: nn.Module, tokenizer: Any, images: torch.Tensor, questions: Sequence[str],
+                vocabulary: Sequence[str]) -> list[str]:
+    """The highest-scoring answer from ``vocabulary`` for each (image, question).
+
+    Used in: chapter 03
+    """
+    vilt.eval()
+    device = next(vilt.parameters()).device
+    enc = vilt_inputs(tokenizer, questions, max_text=vilt.config.max_position_embeddings)
+    logits = vilt(input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device),
+                  pixel_values=images.to(device)).logits
+    return [vocabulary[i] for i in logits.argmax(-1).tolist()]

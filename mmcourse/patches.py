@@ -10,21 +10,7 @@ from __future__ import annotations
 
 import torch
 
-
-def check_images(images: torch.Tensor, name: str = "images") -> tuple[int, int, int, int]:
-    """Validate a (B, C, H, W) image batch and return its shape.
-
-    Used in: chapter 01
-    """
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (batch, channels, height, width)")
-    if images.dim() != 4:
-        raise ValueError(f"{name} must have 4 dimensions (batch, channels, height, width); "
-                         f"got shape {tuple(images.shape)}")
-    B, C, H, W = images.shape
-    if C not in (1, 3):
-        raise ValueError(f"{name} must have 1 or 3 channels (dimension 1); got {C} in shape {tuple(images.shape)}")
-    return B, C, H, W
+from .contracts import check_images
 
 
 def _check_patch_size(patch_size: int, H: int, W: int) -> None:
@@ -50,10 +36,7 @@ def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
 
 def unpatchify(patches: torch.Tensor, patch_size: int, height: int, width: int, channels: int = 3
                ) -> torch.Tensor:
-    """The inverse of :func:`patchify`: (B, N, C*P*P) -> (B, C, H, W).
-
-    Used in: chapter 01
-    """
+    """The inverse of :func:`patchify`: (B, N, C*P*P) -> (B, C, H, W)."""
     if patches.dim() != 3:
         raise ValueError(f"patches must have shape (batch, num_patches, C*P*P); got {tuple(patches.shape)}")
     P = patch_size
@@ -68,9 +51,6 @@ def unpatchify(patches: torch.Tensor, patch_size: int, height: int, width: int, 
 
 
 def num_patches(height: int, width: int, patch_size: int) -> int:
-    """How many tokens a ViT makes of an image (without the CLS token).
-
-    Used in: chapter 01
-    """
+    """How many tokens a ViT makes of an image (without the CLS token)."""
     _check_patch_size(patch_size, height, width)
     return (height // patch_size) * (width // patch_size)

@@ -1,4 +1,4 @@
-"""Run configuration: profile, device, dtype, seeds, threads and budgets.
+"""Run configuration: profile, device, dtype, seeds and threads.
 
 Every notebook starts with ``cfg = mmcourse.setup(PROFILE, seed=SEED)``. The returned
 :class:`RunConfig` is the one place that says where tensors live and in which
@@ -29,32 +29,12 @@ import torch
 
 PROFILES = ("auto", "tiny", "full")
 
-#: Wall-time budgets in seconds on 2 CPU cores, tiny profile, kernel start included
-#: (DESIGN.md §4), by folder; NOTEBOOK_BUDGETS tightens single notebooks.
-BUDGETS = {"chapters": 90.0, "solutions": 60.0, "exercises": 60.0}
-NOTEBOOK_BUDGETS = {"chapters/00_getting_started": 60.0}
-
-
-def budget_for(path: str | os.PathLike) -> float:
-    """The wall-time budget (seconds) of a notebook, from its folder and name.
-
-    Used in: chapter 00
-    """
-    from pathlib import Path
-
-    p = Path(path)
-    key = f"{p.parent.name}/{p.stem}"
-    return NOTEBOOK_BUDGETS.get(key, BUDGETS.get(p.parent.name, BUDGETS["chapters"]))
-
-_METRICS_ENV = "MMCOURSE_METRICS"
+METRICS_ENV = "MMCOURSE_METRICS"
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """The resolved run configuration returned by :func:`setup`.
-
-    Used in: chapter 00
-    """
+    """The resolved run configuration returned by :func:`setup`."""
 
     profile: str  # "tiny" or "full"
     device: str  # "cpu", "cuda" or "mps"
@@ -92,10 +72,7 @@ class RunConfig:
 
 
 def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries the course teaches (missing ones are skipped).
-
-    Used in: chapter 00
-    """
+    """Installed versions of the libraries the course teaches (missing ones are skipped)."""
     out = {}
     for name in ("mmcourse", "torch", "transformers", "diffusers"):
         try:
@@ -110,41 +87,33 @@ def _env_flag(name: str) -> bool:
 
 
 def hub_offline() -> bool:
-    """True when the Hugging Face hub must not be contacted (``HF_HUB_OFFLINE=1``).
-
-    Used in: chapter 00
-    """
+    """True when the Hugging Face hub must not be contacted (``HF_HUB_OFFLINE=1``)."""
     return _env_flag("HF_HUB_OFFLINE")
 
 
 def resolve_profile(profile: str = "auto") -> str:
     """Turn ``"auto" | "tiny" | "full"`` (or ``$MMCOURSE_PROFILE``) into ``"tiny"``/``"full"``.
-
-    Used in: chapter 00
     """
     if not isinstance(profile, str):
         raise TypeError(f"profile must be a string, one of {PROFILES}; got {type(profile).__name__}")
+    # 1. The argument must be valid on its own, even when the environment overrides it.
+    if profile.strip().lower() not in PROFILES:
+        raise ValueError(f"profile={profile!r} is not a profile; expected one of {PROFILES}")
+    profile = profile.strip().lower()
+    # 2. $MMCOURSE_PROFILE (CI, a learner's shell) wins over the notebook's argument.
     env = os.environ.get("MMCOURSE_PROFILE", "").strip().lower()
     if env:
         if env not in PROFILES:
-            raise ValueError(
-                f"environment variable MMCOURSE_PROFILE={env!r} is not a profile; "
-                f"expected one of {PROFILES}"
-            )
+            raise ValueError(f"environment variable MMCOURSE_PROFILE={env!r} is not a profile; "
+                             f"expected one of {PROFILES}")
         profile = env
-    profile = profile.strip().lower()
-    if profile not in PROFILES:
-        raise ValueError(f"profile={profile!r} is not a profile; expected one of {PROFILES}")
     if profile == "auto":
         return "full" if torch.cuda.is_available() and not hub_offline() else "tiny"
     return profile
 
 
 def pick_device(profile: str) -> str:
-    """CUDA when present; Apple's MPS for the full profile; otherwise the CPU.
-
-    Used in: chapter 00
-    """
+    """CUDA when present; Apple's MPS for the full profile; otherwise the CPU."""
     if torch.cuda.is_available():
         return "cuda"
     mps = getattr(torch.backends, "mps", None)
@@ -158,8 +127,6 @@ def pick_dtype(device: str) -> torch.dtype:
 
     ``torch.cuda.is_bf16_supported()`` counts *emulated* bf16 by default, which would
     pick bf16 on a T4; we ask for native support (compute capability >= 8).
-
-    Used in: chapter 00
     """
     if device != "cuda":
         return torch.float32
@@ -175,10 +142,7 @@ def default_threads() -> int:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed python's ``random``, NumPy and torch (CPU and CUDA).
-
-    Used in: chapter 00
-    """
+    """Seed python's ``random``, NumPy and torch (CPU and CUDA)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int; got {seed!r}")
     random.seed(seed)
@@ -208,7 +172,7 @@ def setup(
     Returns:
         A frozen :class:`RunConfig`.
 
-    Used in: chapter 00
+    Used in: chapters 00, 01, 02, 03
     """
     resolved = resolve_profile(profile)
     seed_everything(seed)
@@ -236,12 +200,12 @@ def log_metric(name: str, value: float) -> float:
 
     Outside the course runner this only returns ``value``.
 
-    Used in: chapter 00
+    Used in: chapters 00, 01, 02, 03
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string; got {name!r}")
     value = float(value)
-    path = os.environ.get(_METRICS_ENV)
+    path = os.environ.get(METRICS_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"name": name, "value": value}) + "\n")

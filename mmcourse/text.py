@@ -171,8 +171,6 @@ def encode_batch(tokenizer, texts: Sequence[str], context_length: int, *, trunca
 
     Special ids come from the tokenizer's vocabulary (``[PAD]`` must be 0). A text longer
     than ``context_length`` raises, unless ``truncate`` (then [EOS] is kept last).
-
-    Used in: chapter 02
     """
     import torch
 
@@ -196,8 +194,6 @@ def encode_batch(tokenizer, texts: Sequence[str], context_length: int, *, trunca
 class TextBatcher:
     """``batcher(["a red circle", ...]) -> (B, context_length)`` ids; attach to a CLIP as
     ``model.tokenizer`` so that ``encode_text`` accepts strings.
-
-    Used in: chapter 02
     """
 
     tokenizer: object

@@ -15,10 +15,7 @@ from torch import nn
 
 
 def check_clip(clip: torch.Tensor, name: str = "clip") -> tuple[int, int, int, int]:
-    """Validate a (T, C, H, W) clip and return its shape.
-
-    Used in: chapter 01
-    """
+    """Validate a (T, C, H, W) clip and return its shape."""
     if not isinstance(clip, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape (frames, channels, height, width)")
     if clip.dim() != 4:

@@ -21,7 +21,7 @@ from .train import History
 def to_numpy_image(img: Any) -> np.ndarray:
     """A (3, H, W) / (H, W, 3) / (H, W) tensor, array or PIL image -> (H, W[, 3]) array in [0, 1].
 
-    Used in: chapter 00
+    Used in: chapters 00, 01, 02
     """
     if hasattr(img, "convert") and hasattr(img, "size"):  # PIL
         return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
@@ -50,8 +50,15 @@ def image_grid(
 ) -> Figure:
     """Show images in a grid, each with an optional caption (coloured per ``colors``).
 
-    Used in: chapter 00
+    ``images`` is a batch (a (B, C, H, W) tensor or a list of images); one (C, H, W) image
+    tensor (C = 1 or 3) is shown as one image, not as C grey ones.
+
+    Used in: chapters 00, 01, 02, 03
     """
+    if isinstance(images, torch.Tensor) and images.dim() == 3 and images.shape[0] in (1, 3):
+        images = images[None]  # one image, not three grey ones
+    if isinstance(images, (str, bytes)) or not hasattr(images, "__len__"):
+        raise TypeError(f"images must be a batch of images (a tensor or a list); got {type(images).__name__}")
     n = len(images)
     if n == 0:
         raise ValueError("images is empty")
@@ -89,7 +96,7 @@ def heatmap(
 ) -> Figure:
     """A labelled heatmap (similarity matrices, confusion matrices, attention maps).
 
-    Used in: chapter 00
+    Used in: chapters 00, 02, 03
     """
     if isinstance(matrix, torch.Tensor):
         matrix = matrix.detach().cpu()
@@ -126,7 +133,7 @@ def heatmap(
 def plot_history(history: History, *, title: str | None = None, smooth: int = 20) -> Figure:
     """Loss per step (raw and smoothed) and, if any, the evaluation metrics.
 
-    Used in: chapter 00
+    Used in: chapters 00, 01, 02
     """
     if not isinstance(history, History):
         raise TypeError(f"history must be the History returned by fit(); got {type(history).__name__}")
@@ -161,10 +168,7 @@ def plot_history(history: History, *, title: str | None = None, smooth: int = 20
 
 
 def bar(values: Mapping[str, float], *, title: str | None = None, xlabel: str | None = None) -> Figure:
-    """A horizontal bar chart of named values (probabilities, scores).
-
-    Used in: chapter 00
-    """
+    """A horizontal bar chart of named values (probabilities, scores)."""
     if not values:
         raise ValueError("values is empty")
     names, vals = list(values), [float(v) for v in values.values()]
@@ -182,7 +186,7 @@ def bar(values: Mapping[str, float], *, title: str | None = None, xlabel: str | 
 def table(rows: Sequence[Mapping[str, Any]], *, floatfmt: str = ".3g", display: bool = True) -> str:
     """Show a list of dicts as a Markdown table (returned as text as well).
 
-    Used in: chapter 00
+    Used in: chapters 01, 02, 03
     """
     if not rows:
         raise ValueError("rows is empty")
@@ -202,7 +206,7 @@ def table(rows: Sequence[Mapping[str, Any]], *, floatfmt: str = ".3g", display: 
 def show_source(obj: Any, *, display: bool = True) -> str:
     """Display the source code of a package function or class (instead of copying it).
 
-    Used in: chapter 00
+    Used in: chapters 00, 02, 03
     """
     try:
         src = inspect.getsource(obj)

@@ -14,10 +14,7 @@ from typing import Any
 
 
 def headless() -> bool:
-    """True when widgets cannot be shown: ``$MMCOURSE_HEADLESS=1`` or not in a kernel.
-
-    Used in: chapter 00
-    """
+    """True when widgets cannot be shown: ``$MMCOURSE_HEADLESS=1`` or not in a kernel."""
     if os.environ.get("MMCOURSE_HEADLESS", "") == "1":
         return True
     try:
@@ -62,7 +59,7 @@ def demo(
     Returns:
         The ``ipywidgets.interactive`` widget, or the list of static results.
 
-    Used in: chapter 00
+    Used in: chapters 00, 01, 02, 03
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable; got {type(fn).__name__}")

@@ -128,7 +128,7 @@ mmcourse.check("vlm.chat_prompt", build_prompt)
 # ## Exercise 03.4 — VQA exact match
 #
 # Score predictions against answers after the VQA normalisation
-# (`shared/facts.md`, "VQA accuracy"): lower-case; replace punctuation by spaces (keep
+# (`GT-Vision-Lab/VQA vqaEval.py`): lower-case; replace punctuation by spaces (keep
 # a period between digits, as in `2.5`); map number words to digits (`zero` ... `ten` ->
 # `0` ... `10`); drop the articles `a`, `an`, `the`; collapse spaces. Return the fraction
 # of predictions equal to their answer.

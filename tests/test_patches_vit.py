@@ -36,11 +36,11 @@ def test_patchify_layout_and_round_trip():
 
 
 @pytest.mark.parametrize("x, P, error, match", [
-    (torch.rand(3, 32, 32), 8, ValueError, "4 dimensions"),
-    (torch.rand(2, 5, 32, 32), 8, ValueError, "1 or 3 channels"),
+    (torch.rand(3, 32, 32), 8, ValueError, r"one image: add the batch dimension"),
+    (torch.rand(2, 5, 32, 32), 8, ValueError, r"shape \(batch, 1 or 3, height, width\)"),
     (torch.rand(1, 3, 30, 32), 8, ValueError, "patch_size=8 does not divide the image size 30x32"),
     (torch.rand(1, 3, 32, 32), 0, ValueError, "patch_size must be a positive int"),
-    ([[1.0]], 8, TypeError, "must be a torch.Tensor"),
+    ([[1.0]], 8, TypeError, "images must be a float tensor"),
 ])
 def test_bad_images_and_patch_sizes(x, P, error, match):
     with pytest.raises(error, match=match):
@@ -69,7 +69,7 @@ def test_vit_bad_input_and_config():
     vit = ViT(ViTConfig(image_size=32, patch_size=8, dim=32, depth=1, heads=4))
     with pytest.raises(ValueError, match=r"shape \(batch, 3, 32, 32\)"):
         vit(torch.rand(2, 3, 16, 16))
-    with pytest.raises(ValueError, match="4 dimensions"):
+    with pytest.raises(ValueError, match="add the batch dimension"):
         vit(torch.rand(3, 32, 32))
     with pytest.raises(ValueError, match="must divide image_size"):
         ViTConfig(image_size=30, patch_size=8)

@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from mmcourse.data import Batches
-from mmcourse.train import History, count_parameters, fit, to_device
+from mmcourse.models import count_parameters
+from mmcourse.train import History, TimeLimitExceeded, fit, lr_at, to_device, train_step
 
 
 def _blobs(n=512, seed=0):
@@ -36,13 +37,49 @@ def test_fit_learns_and_records_history(cfg):
     assert not model.training  # fit leaves the model in eval mode
 
 
-def test_time_budget_stops_training(cfg):
+def test_time_limit_is_a_guard_that_voids_the_result(cfg):
     x, y = _blobs()
     model = nn.Linear(2, 3)
+    slow = lambda m, b: (time.sleep(0.02), nn.functional.cross_entropy(m(b[0]), b[1]))[1]  # noqa: E731
     start = time.perf_counter()
-    h = fit(model, Batches(x, y, batch_size=32), seconds=0.5, cfg=cfg, progress=False)
-    assert h.stopped_by == "seconds"
-    assert 0.5 <= h.seconds < 1.5 and time.perf_counter() - start < 3
+    with pytest.raises(TimeLimitExceeded, match=r"stopped by its 0.1 s guard after \d+ of 1000 steps"):
+        fit(model, Batches(x, y, batch_size=32), loss_fn=slow, steps=1000, time_limit=0.1, cfg=cfg, progress=False)
+    assert time.perf_counter() - start < 2
+
+
+def test_same_seed_same_steps_same_numbers(cfg):
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        x, y = _blobs()
+        model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+        runs.append(fit(model, Batches(x, y, batch_size=64, seed=1), steps=40, cfg=cfg, progress=False).loss)
+    assert runs[0] == runs[1]
+
+
+def test_lr_at_warmup_then_constant_or_cosine():
+    assert lr_at(1, base_lr=1.0, steps=10, warmup=4) == pytest.approx(0.25)
+    assert lr_at(4, base_lr=1.0, steps=10, warmup=4) == pytest.approx(1.0)
+    assert lr_at(10, base_lr=1.0, steps=10) == 1.0
+    assert lr_at(5, base_lr=2.0, steps=10, schedule="cosine") == pytest.approx(1.0)
+    assert lr_at(10, base_lr=2.0, steps=10, schedule="cosine") == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="schedule='linear'"):
+        lr_at(1, base_lr=1.0, steps=10, schedule="linear")
+
+
+def test_train_step_is_one_sgd_step_and_returns_the_loss_before_it():
+    torch.manual_seed(0)
+    x, y = _blobs(32)
+    model, twin = nn.Linear(2, 3), nn.Linear(2, 3)
+    twin.load_state_dict(model.state_dict())
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = train_step(model, (x, y), opt)
+    expected = nn.functional.cross_entropy(twin(x), y)
+    expected.backward()
+    assert loss == pytest.approx(expected.item())
+    with torch.no_grad():
+        for p, q in zip(model.parameters(), twin.parameters()):
+            assert torch.allclose(p, q - 0.1 * q.grad)
 
 
 def test_warmup_and_callable_data(cfg):
@@ -80,11 +117,11 @@ def test_custom_loss_and_gradient_clipping(cfg):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"seconds": 0}, "seconds must be a positive"),
-    ({"seconds": -1.0}, "seconds must be a positive"),
+    ({"steps": 5, "time_limit": 0}, "time_limit must be a positive"),
+    ({"steps": 5, "time_limit": -1.0}, "time_limit must be a positive"),
     ({"steps": 0}, "steps must be a positive int"),
     ({"steps": 2.5}, "steps must be a positive int"),
-    ({}, "give a budget"),
+    ({"steps": None}, "steps must be a positive int"),
     ({"steps": 5, "eval_every": 0}, "eval_every"),
     ({"steps": 5, "clip_grad": 0}, "clip_grad"),
 ])

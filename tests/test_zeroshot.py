@@ -24,7 +24,7 @@ def test_classify_shapes_and_articles():
 
 def test_bad_zero_shot_input():
     model = zoo.load("clip-shapes")
-    with pytest.raises(ValueError, match="classnames is empty"):
+    with pytest.raises(ValueError, match="classnames must be a non-empty list"):
         zeroshot.class_embeddings(model, [])
     with pytest.raises(ValueError, match="templates"):
         zeroshot.class_embeddings(model, ["red circle"], ["no placeholder"])

@@ -9,119 +9,18 @@ When ``$MMCOURSE_GRADE_LOG`` names a file, each result is appended to it as a JS
 line; ``python -m mmcourse grade`` reads it to build the score table.
 """
 
-from __future__ import annotations
+from . import contrastive, metrics, modalities, train, vlm  # noqa: F401  (each registers its checks)
+from .registry import (
+           GRADE_LOG_ENV,
+           REGISTRY,
+           RESULTS,
+           CheckFailed,
+           CheckResult,
+           available,
+           check,
+           register,
+           run,
+)
 
-import json
-import os
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any
-
-import torch
-
-GRADE_LOG_ENV = "MMCOURSE_GRADE_LOG"
-
-CheckFn = Callable[[Any], None]
-REGISTRY: dict[str, CheckFn] = {}
-RESULTS: list[CheckResult] = []
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of one check.
-
-    Used in: chapter 00
-    """
-
-    name: str
-    passed: bool
-    error: str  # "" when passed; else the exception type, e.g. "NotImplementedError"
-    message: str
-    seconds: float
-
-
-class CheckFailed(AssertionError):
-    """Raised by :func:`check` when the learner's object fails its check.
-
-    Used in: chapter 00
-    """
-
-    def __init__(self, result: CheckResult) -> None:
-        super().__init__(f"check {result.name!r} failed: {result.message}")
-        self.result = result
-
-    def _render_traceback_(self) -> list[str]:  # IPython shows this instead of a traceback
-        return [f"\u274c check {self.result.name!r} failed: {self.result.message}"]
-
-
-def register(name: str) -> Callable[[CheckFn], CheckFn]:
-    """Decorator adding a check function to the registry under ``name``.
-
-    Used in: chapter 00
-    """
-
-    def deco(fn: CheckFn) -> CheckFn:
-        if name in REGISTRY:
-            raise ValueError(f"check {name!r} is registered twice")
-        REGISTRY[name] = fn
-        return fn
-
-    return deco
-
-
-def available() -> list[str]:
-    """Names of all registered checks.
-
-    Used in: chapter 00
-    """
-    return sorted(REGISTRY)
-
-
-def run(name: str, obj: Any) -> CheckResult:
-    """Run one check without printing or raising; returns the :class:`CheckResult`.
-
-    Used in: chapter 00
-    """
-    if name not in REGISTRY:
-        raise ValueError(f"name={name!r} is not a check; known checks: {available()}")
-    start = time.perf_counter()
-    try:
-        with torch.random.fork_rng():  # checks must not move the notebook's random state
-            REGISTRY[name](obj)
-    except NotImplementedError as err:
-        return CheckResult(name, False, "NotImplementedError",
-                           f"not implemented yet ({err or 'NotImplementedError'}): "
-                           "replace the `raise NotImplementedError` line with your code",
-                           time.perf_counter() - start)
-    except AssertionError as err:
-        return CheckResult(name, False, "AssertionError", str(err) or "an assertion failed",
-                           time.perf_counter() - start)
-    except Exception as err:  # the learner's code crashed: report it, don't hide it
-        return CheckResult(name, False, type(err).__name__, f"your code raised {type(err).__name__}: {err}",
-                           time.perf_counter() - start)
-    return CheckResult(name, True, "", "passed", time.perf_counter() - start)
-
-
-def check(name: str, obj: Any) -> CheckResult:
-    """Check the learner's ``obj`` against the reference for ``name``; print and record.
-
-    Raises:
-        CheckFailed: when the check fails (shown as one line in Jupyter).
-
-    Used in: chapter 00
-    """
-    result = run(name, obj)
-    RESULTS.append(result)
-    path = os.environ.get(GRADE_LOG_ENV)
-    if path:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(asdict(result)) + "\n")
-    if result.passed:
-        print(f"\u2705 check {name!r} passed ({result.seconds:.2f} s)")
-        return result
-    raise CheckFailed(result)
-
-
-# Register the checks (import for side effects, at the end to avoid cycles).
-from . import contrastive, metrics, modalities, train, vlm  # noqa: E402,F401
+__all__ = ["GRADE_LOG_ENV", "REGISTRY", "RESULTS", "CheckFailed", "CheckResult", "available", "check", "register",
+           "run"]

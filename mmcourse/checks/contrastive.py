@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from .. import metrics, zeroshot
-from ..models.clip import clip_loss
-from . import register
-from ._util import as_float, generator, require_callable
+from .. import metrics, zeroshot, zoo
+from ..models.clip import clip_loss, hardest_negatives
+from ._util import call, expect_float, expect_loss, expect_tensor, generator, require_callable
+from .registry import register
 
 
 @register("clip.info_nce")
@@ -17,7 +17,7 @@ def check_info_nce(fn) -> None:
     g = generator(21)
     for B in (2, 5, 16):
         logits = torch.randn(B, B, generator=g) * 5
-        got = as_float(fn(logits.clone()), "info_nce(logits)")
+        got = expect_loss(call(fn, logits.clone(), what="info_nce(logits)"), "info_nce(logits)")
         want = clip_loss(logits).item()
         one_way = torch.nn.functional.cross_entropy(logits, torch.arange(B)).item()
         if abs(got - one_way) < 1e-5 and abs(got - want) > 1e-5:
@@ -30,13 +30,12 @@ def check_info_nce(fn) -> None:
 def check_zero_shot_classifier(fn) -> None:
     """``fn(model, classnames, templates) -> (C, D)``: prompt-ensembled, normalised class embeddings."""
     require_callable(fn, "zero_shot_classifier")
-    from .. import zoo
-
     model = zoo.load("clip-shapes")
     for names, templates in [(["red circle", "blue square"], ["a {}"]),
                              (["green cross", "yellow diamond", "purple triangle"], ["a {}", "a photo of a {}",
                                                                                      "there is a {}"])]:
-        got = torch.as_tensor(fn(model, names, templates))
+        got = expect_tensor(call(fn, model, names, templates, what="zero_shot_classifier(...)"),
+                            "zero_shot_classifier(model, classnames, templates)")
         want = zeroshot.class_embeddings(model, names, templates)
         assert tuple(got.shape) == tuple(want.shape), f"expected shape {tuple(want.shape)}; got {tuple(got.shape)}"
         if not torch.allclose(got.norm(dim=-1), torch.ones(len(names)), atol=1e-4):
@@ -54,10 +53,10 @@ def check_recall_at_k(fn) -> None:
         sim = torch.randn(Q, G, generator=g)
         rel = torch.randint(0, G, (Q,), generator=g)
         want = metrics.recall_at_k(metrics.retrieval_ranks(sim, rel), k)
-        got = as_float(fn(sim.clone(), rel.clone(), k), "recall_at_k")
+        got = expect_float(call(fn, sim.clone(), rel.clone(), k, what="recall_at_k(...)"), "recall_at_k")
         assert abs(got - want) < 1e-6, f"Q={Q}, G={G}, k={k}: you returned {got:.4f}, expected {want:.4f}"
     tied = torch.zeros(4, 6)  # every item scores the same: nothing is really retrieved
-    got = as_float(fn(tied, torch.arange(4), 1), "recall_at_k")
+    got = expect_float(fn(tied, torch.arange(4), 1), "recall_at_k")
     assert got == 0.0, ("with all scores tied, Recall@1 must be 0: count a tie against the query "
                         f"(rank = 1 + items scoring >= the relevant one); got {got}")
 
@@ -65,14 +64,13 @@ def check_recall_at_k(fn) -> None:
 @register("clip.hardest_negatives")
 def check_hardest_negatives(fn) -> None:
     """``fn(similarity (B, B)) -> (B,)``: per row, the most similar column other than i."""
-    from ..models.clip import hardest_negatives
-
     require_callable(fn, "hardest_negatives")
     g = generator(23)
     for B in (2, 5, 32):
         sim = torch.randn(B, B, generator=g)
         sim += 3 * torch.eye(B)  # the matching pair is usually the most similar
-        got = torch.as_tensor(fn(sim.clone())).long()
+        got = expect_tensor(call(fn, sim.clone(), what="hardest_negatives(similarity)"),
+                            "hardest_negatives(similarity)").long()
         want = hardest_negatives(sim)
         assert tuple(got.shape) == (B,), f"expected shape ({B},); got {tuple(got.shape)}"
         if (got == torch.arange(B)).any():

@@ -1,12 +1,17 @@
-"""Checks for the metric exercises (accuracy, confusion matrix)."""
+"""Checks for chapter 00's metric exercises: accuracy and the confusion matrix."""
 
 from __future__ import annotations
 
 import torch
 
-from .. import metrics as ref
-from . import register
-from ._util import as_float, generator, require_callable
+from ..metrics import classification as ref
+from ._util import call, expect_float, expect_tensor, generator, require_callable
+from .registry import register
+
+_ACCURACY_HINTS = {
+    "must match the size of tensor": "the predictions must be one class per row: take the arg-max over the "
+                                     "classes, logits.argmax(dim=1) (dim=0 takes it over the batch)",
+}
 
 
 @register("metrics.accuracy")
@@ -14,20 +19,28 @@ def check_accuracy(fn) -> None:
     """``fn(logits (B, C), labels (B,)) -> float``, equal to the fraction of correct arg-maxes."""
     require_callable(fn, "accuracy")
     g = generator(1)
-    for B, C in [(1, 2), (7, 3), (64, 5), (257, 30)]:
+    for B, C in [(7, 3), (64, 5), (257, 30), (5, 5)]:
         logits = torch.randn(B, C, generator=g)
         labels = torch.randint(0, C, (B,), generator=g)
-        got = as_float(fn(logits.clone(), labels.clone()), "accuracy(logits, labels)")
+        got = expect_float(call(fn, logits.clone(), labels.clone(), what="accuracy(logits, labels)",
+                                hints=_ACCURACY_HINTS), "accuracy(logits, labels)")
         want = ref.accuracy(logits, labels)
-        assert abs(got - want) < 1e-6, (
-            f"for {B} examples and {C} classes you returned {got:.4f}, expected {want:.4f}; "
-            "hint: compare logits.argmax(dim=1) with labels and average"
-        )
+        if abs(got - want) < 1e-6:
+            continue
+        if B == C and abs(got - (logits.argmax(0) == labels).float().mean().item()) < 1e-6:
+            raise AssertionError("you took the arg-max over the batch (dim=0); a prediction is the best class "
+                                 "of each row: logits.argmax(dim=1)")
+        if abs(got - 100 * want) < 1e-4:
+            raise AssertionError(f"that is a percentage ({got:.1f}); return a fraction between 0 and 1")
+        if abs(got - want * B) < 1e-4:
+            raise AssertionError(f"that is the number of correct rows ({got:g}); divide by the batch size")
+        raise AssertionError(f"for {B} examples and {C} classes you returned {got:.4f}, expected {want:.4f}; "
+                             "hint: compare logits.argmax(dim=1) with labels and average")
     labels = torch.randint(0, 4, (32,), generator=g)
     perfect = torch.nn.functional.one_hot(labels, 4).float()
-    got = as_float(fn(perfect, labels), "accuracy")
+    got = expect_float(fn(perfect, labels), "accuracy")
     assert abs(got - 1.0) < 1e-6, f"all predictions right should give 1.0; got {got}"
-    assert 0.0 <= as_float(fn(-perfect, labels), "accuracy") <= 1e-6, "all wrong should give 0.0"
+    assert 0.0 <= expect_float(fn(-perfect, labels), "accuracy") <= 1e-6, "all wrong should give 0.0"
 
 
 @register("metrics.confusion_matrix")
@@ -38,14 +51,19 @@ def check_confusion_matrix(fn) -> None:
     for B, C in [(10, 2), (100, 5), (33, 7)]:
         preds = torch.randint(0, C, (B,), generator=g)
         labels = torch.randint(0, C, (B,), generator=g)
-        got = fn(preds.clone(), labels.clone(), C)
-        got = torch.as_tensor(got)
+        got = expect_tensor(call(fn, preds.clone(), labels.clone(), C, what="confusion_matrix(...)"),
+                            "confusion_matrix(preds, labels, num_classes)", (C, C))
         want = ref.confusion_matrix(preds, labels, C)
-        assert tuple(got.shape) == (C, C), f"expected shape ({C}, {C}); got {tuple(got.shape)}"
+        if torch.equal(got.long(), want):
+            continue
         if torch.equal(got.long(), want.T):
-            raise AssertionError("rows and columns are swapped: row i should be the TRUE class i")
-        assert torch.equal(got.long(), want), (
-            f"counts differ from the reference for {B} examples, {C} classes; "
-            "hint: M[true, predicted] += 1 for each example"
-        )
-        assert int(got.sum()) == B, f"the counts should sum to the number of examples ({B})"
+            raise AssertionError("rows and columns are swapped: row i should be the TRUE class i, "
+                                 "M[true, predicted]")
+        if torch.equal(got.long(), (want > 0).long()) or torch.equal(got.long(), (want.T > 0).long()):
+            raise AssertionError("each cell counts at most 1: `M[labels, preds] += 1` with tensor indices "
+                                 "does not add up repeated pairs. Accumulate instead: "
+                                 "M.index_put_((labels, preds), torch.ones_like(labels), accumulate=True), "
+                                 "torch.bincount, or a loop over the examples")
+        assert int(got.sum()) == B, f"the counts should sum to the number of examples ({B}); got {int(got.sum())}"
+        raise AssertionError(f"counts differ from the reference for {B} examples, {C} classes; "
+                             "hint: M[true, predicted] += 1 for each example")

@@ -6,8 +6,8 @@ import torch
 
 from .. import audio, patches, video
 from ..models import fusion
-from . import register
-from ._util import generator, require_callable
+from ._util import call, expect_tensor, generator, require_callable
+from .registry import register
 
 
 @register("patches.patchify")
@@ -17,7 +17,8 @@ def check_patchify(fn) -> None:
     g = generator(11)
     for B, C, H, W, P in [(1, 3, 8, 8, 4), (2, 3, 32, 32, 8), (3, 1, 12, 20, 4), (2, 3, 16, 16, 16)]:
         x = torch.rand(B, C, H, W, generator=g)
-        got, want = fn(x.clone(), P), patches.patchify(x, P)
+        want = patches.patchify(x, P)
+        got = expect_tensor(call(fn, x.clone(), P, what="patchify(images, patch_size)"), "patchify(images, patch_size)")
         assert tuple(got.shape) == tuple(want.shape), (
             f"images {tuple(x.shape)}, patch_size {P}: expected shape {tuple(want.shape)}, got {tuple(got.shape)}")
         if not torch.allclose(got, want):
@@ -33,7 +34,8 @@ def check_mel_filterbank(fn) -> None:
     """``fn(n_freqs, n_mels, sample_rate) -> (n_freqs, n_mels)`` triangular HTK-mel filters, no norm."""
     require_callable(fn, "mel_filterbank")
     for n_freqs, n_mels, rate in [(201, 10, 16000), (257, 40, 16000), (129, 20, 8000)]:
-        got = torch.as_tensor(fn(n_freqs, n_mels, rate)).float()
+        got = expect_tensor(call(fn, n_freqs, n_mels, rate, what="mel_filterbank(...)"),
+                            "mel_filterbank(n_freqs, n_mels, sample_rate)").float()
         want = audio.mel_filterbank(n_freqs, n_mels, rate, scale="htk", norm=None)
         assert tuple(got.shape) == (n_freqs, n_mels), f"expected shape ({n_freqs}, {n_mels}); got {tuple(got.shape)}"
         if not torch.allclose(got, want, atol=1e-4):
@@ -51,7 +53,10 @@ def check_sample_segments(fn) -> None:
     """``fn(num_frames, k) -> list of k ints``: the middle frame of each of k equal segments."""
     require_callable(fn, "sample_segments")
     for n, k in [(8, 8), (24, 8), (10, 4), (100, 3), (7, 1), (31, 6)]:
-        got = [int(i) for i in fn(n, k)]
+        got = call(fn, n, k, what=f"sample_segments({n}, {k})")
+        assert isinstance(got, (list, tuple)), (f"sample_segments should return a list of ints; got "
+                                                f"{type(got).__name__}" + (": did you forget `return`?" if got is None else ""))
+        got = [int(i) for i in got]
         want = video.sample_segments(n, k, train=False)
         assert len(got) == k, f"sample_segments({n}, {k}) should return {k} indices; got {len(got)}"
         assert got == want, f"sample_segments({n}, {k}) returned {got}, expected {want}"
@@ -69,7 +74,8 @@ def check_similarity_matrix(fn) -> None:
     g = generator(12)
     for M, N, D in [(1, 1, 4), (5, 3, 8), (16, 40, 32)]:
         a, b = torch.randn(M, D, generator=g) * 3, torch.randn(N, D, generator=g)
-        got, want = fn(a.clone(), b.clone()), fusion.similarity_matrix(a, b)
+        want = fusion.similarity_matrix(a, b)
+        got = expect_tensor(call(fn, a.clone(), b.clone(), what="similarity_matrix(...)"), "similarity_matrix(image_emb, text_emb)")
         assert tuple(got.shape) == (M, N), f"expected shape ({M}, {N}); got {tuple(got.shape)}"
         if torch.allclose(got, a @ b.T, atol=1e-4) and not torch.allclose(got, want, atol=1e-4):
             raise AssertionError("that is the raw dot product: L2-normalise each embedding first")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from .. import chat, vqa
-from ..models.vlm import IGNORE_INDEX, Projector, splice_image_features
-from . import register
-from ._util import as_float, generator, require_callable
+from .. import chat
+from ..data.instructions import IGNORE_INDEX
+from ..metrics import vqa
+from ..models.vlm import Projector, splice_image_features
+from ._util import call, expect_float, expect_tensor, generator, require_callable
+from .registry import register
 
 
 @register("vlm.projector")
@@ -48,9 +50,9 @@ def check_splice(fn) -> None:
         embeds = torch.randn(B, T, D, generator=g)
         labels = torch.randint(5, 50, (B, T), generator=g)
         feats = torch.randn(B, N, D, generator=g)
-        got = fn(embeds.clone(), ids.clone(), feats.clone(), 4, labels.clone())
+        got = call(fn, embeds.clone(), ids.clone(), feats.clone(), 4, labels.clone(), what="splice(...)")
         assert isinstance(got, tuple) and len(got) == 2, "return a tuple (embeds, labels)"
-        ge, gl = (torch.as_tensor(t) for t in got)
+        ge, gl = (expect_tensor(t, f"splice(...)[{i}]") for i, t in enumerate(got))
         we, wl, _ = splice_image_features(embeds, ids, feats, 4, labels)
         want_shape = (B, T - 1 + N, D)
         assert tuple(ge.shape) == want_shape, (f"each <image> token becomes {N} features: expected embeds of shape "
@@ -78,7 +80,7 @@ def check_chat_prompt(fn) -> None:
     tok = chat.make_tokenizer(["what colour is the circle? how many objects where red square blue cross 3"])
     for messages, gen in convs:
         want = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=gen)
-        got = fn(messages, gen)
+        got = call(fn, messages, gen, what="build_prompt(messages, add_generation_prompt)")
         assert isinstance(got, str), f"return a string; got {type(got).__name__}"
         assert got == want, f"for {len(messages)} message(s), add_generation_prompt={gen}:\n  you: {got!r}\n  want: {want!r}"
 
@@ -94,7 +96,7 @@ def check_vqa_exact_match(fn) -> None:
         (["3", "no"], ["4", "yes"], 0.0),
     ]
     for preds, answers, want in cases:
-        got = as_float(fn(list(preds), list(answers)), "exact_match")
+        got = expect_float(call(fn, list(preds), list(answers), what="exact_match(...)"), "exact_match")
         assert abs(got - want) < 1e-9, (f"exact_match({preds}, {answers}) = {got}; expected {want} "
                                         "(lower-case, drop punctuation and a/an/the, 'two' -> '2')")
         assert abs(got - vqa.exact_match(preds, answers)) < 1e-9

@@ -14,7 +14,7 @@ class Batches:
 
     >>> for x, y in Batches(images, labels, batch_size=128): ...
 
-    Used in: chapter 00
+    Used in: chapters 00, 01, 02
     """
 
     def __init__(

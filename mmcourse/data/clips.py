@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .shapes import COLORS, SHAPES, render
+from .render import render
+from .vocabulary import COLORS, SHAPES
 
 
 def moving_shape(frames: int = 16, size: int = 32, *, color: str = "red", shape: str = "circle",

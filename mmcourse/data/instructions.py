@@ -9,16 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import torch
 
-from ..chat import ASSISTANT, EOS, assistant, build_prompt, user
-from .scene_text import QA
-from .shapes import ShapesData
+from ..chat import ASSISTANT, EOS, assistant, build_prompt, make_tokenizer, user
+from .shapes import ShapesData, make_qa, make_shapes
+from .words import QA
 
-IGNORE_INDEX = -100
+IGNORE_INDEX = -100  # labels the loss skips (the default ignore_index of PyTorch's cross_entropy)
 DESCRIBE = "describe the image."
+
+
+@lru_cache(maxsize=1)
+def _tokenizer_corpus() -> tuple[str, ...]:
+    sample = make_shapes(3000, objects=(1, 4), seed=12345)
+    qas = make_qa(sample, per_image=3, seed=12345)
+    return (*sample.captions, *(f"{q.question} {q.answer}" for q in qas))
+
+
+def shapes_chat_tokenizer() -> Any:
+    """The course's VLM tokenizer: every word of shapes captions, questions and answers
+    (built from a fixed sample, so its ids never change), plus the chat words. Each call
+    returns a new tokenizer (they are mutable); the sample is made once.
+
+    Used in: chapter 03
+    """
+    return make_tokenizer(_tokenizer_corpus(), extra_words=["what colour is the top left object ?"])
 
 
 @dataclass
@@ -36,8 +54,6 @@ class Conversation:
 
 def caption_conversations(data: ShapesData) -> list[Conversation]:
     """Stage 1: "describe the image." -> the caption, one per image.
-
-    Used in: chapter 03
     """
     return [Conversation(i, [user(DESCRIBE), assistant(c)], "caption", c) for i, c in enumerate(data.captions)]
 
@@ -53,8 +69,6 @@ def qa_conversations(qas: Sequence[QA]) -> list[Conversation]:
 def two_turn_conversations(qas: Sequence[QA]) -> list[Conversation]:
     """Chats of two questions about the same image (the image comes with the first):
     consecutive QAs about one image are paired, so the model learns to answer in context.
-
-    Used in: chapter 03
     """
     out = []
     for a, b in zip(qas[::2], qas[1::2]):
@@ -69,8 +83,6 @@ def two_turn_conversations(qas: Sequence[QA]) -> list[Conversation]:
 class InstructionSet:
     """Tokenised conversations, right-padded: ids, labels (IGNORE_INDEX except the assistant's
     words and ``</s>``), attention mask, and which image each row is about.
-
-    Used in: chapter 03
     """
 
     input_ids: torch.Tensor  # (N, T)
@@ -148,10 +160,7 @@ def generation_prompts(tokenizer: Any, questions: Sequence[str], *, image: bool 
 
 
 def decode_answers(tokenizer: Any, new_tokens: torch.Tensor) -> list[str]:
-    """Generated ids -> strings, stopping at ``</s>``.
-
-    Used in: chapter 03
-    """
+    """Generated ids -> strings, stopping at ``</s>``."""
     eos = tokenizer.convert_tokens_to_ids(EOS)
     out = []
     for row in new_tokens.tolist():
@@ -178,8 +187,6 @@ def text_conversations(data: ShapesData, qas: Sequence[QA]) -> list[str]:
 
     The language model learns to read a scene and answer about it; a VLM's projector later
     has to make pixels readable in the same way.
-
-    Used in: chapter 03
     """
     out = [build_prompt([user(f"{scene_words(data.objects(q.index))} {q.question}", image=False),
                          assistant(q.answer)]) for q in qas]

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .shapes import COLORS, SHAPES, _fix_articles, make_shapes
+from .shapes import make_shapes
+from .vocabulary import COLORS, SHAPES, correct_articles
 
 NEGATIVE_KINDS = ("color", "shape", "side")
 SIDES = ("left", "right")
@@ -26,8 +27,6 @@ MAX_LEN = 6  # "a red circle on the left"
 class MatchingData:
     """Images, captions as words and token ids, labels (1 = the caption is right), and
     the kind of each pair ("match" or a negative kind).
-
-    Used in: chapter 01
     """
 
     images: torch.Tensor  # (N, 3, H, W)
@@ -41,10 +40,7 @@ class MatchingData:
 
 
 def encode_caption(caption: str) -> list[int]:
-    """Word ids of a matching caption, padded to ``MAX_LEN``.
-
-    Used in: chapter 01
-    """
+    """Word ids of a matching caption, padded to ``MAX_LEN``."""
     words = caption.split()
     bad = [w for w in words if w not in VOCAB]
     if bad:
@@ -56,10 +52,8 @@ def encode_caption(caption: str) -> list[int]:
 
 def describe(color: str, shape: str, side: str) -> str:
     """``describe("orange", "cross", "left")`` -> ``"an orange cross on the left"``.
-
-    Used in: chapter 01
     """
-    return _fix_articles(f"a {color} {shape} on the {side}")
+    return correct_articles(f"a {color} {shape} on the {side}")
 
 
 def make_matching(n: int, *, seed: int = 0, size: int = 32, positive_rate: float = 0.5) -> MatchingData:

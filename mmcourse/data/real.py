@@ -14,10 +14,7 @@ from PIL import Image
 
 @dataclass(frozen=True)
 class Photo:
-    """A photo with a short label and where it comes from.
-
-    Used in: chapter 00
-    """
+    """A photo with a short label and where it comes from."""
 
     name: str
     label: str  # what is in it, in a few words (usable as a zero-shot class)
@@ -74,7 +71,7 @@ CATALOG = {
 def photo(name: str) -> Photo:
     """Load one shipped photo by name (see ``CATALOG``) as an RGB PIL image.
 
-    Used in: chapter 00
+    Used in: chapter 01
     """
     if name not in CATALOG:
         raise ValueError(f"name={name!r} is not a shipped photo; known names: {sorted(CATALOG)}")
@@ -89,6 +86,6 @@ def photo(name: str) -> Photo:
 def photos(names: list[str] | None = None) -> list[Photo]:
     """Several shipped photos (default: all of ``CATALOG``).
 
-    Used in: chapter 00
+    Used in: chapters 00, 01, 02, 03
     """
     return [photo(n) for n in (names if names is not None else list(CATALOG))]

@@ -25,59 +25,34 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-#: Colour name -> RGB in [0, 1]. Saturated, so that 32x32 images keep them apart.
-COLORS: dict[str, tuple[float, float, float]] = {
-    "red": (0.90, 0.12, 0.12),
-    "green": (0.10, 0.72, 0.18),
-    "blue": (0.15, 0.35, 0.98),
-    "yellow": (0.96, 0.88, 0.10),
-    "purple": (0.62, 0.18, 0.82),
-    "orange": (1.00, 0.52, 0.02),
-}
-SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "diamond", "cross")
-
-#: Colour-shape pairs never shown in ``split="train"``; every colour and every shape
-#: still appears in training, only these *combinations* are new.
-HOLDOUT_PAIRS: tuple[tuple[str, str], ...] = (
-    ("red", "triangle"),
-    ("green", "circle"),
-    ("blue", "diamond"),
-    ("yellow", "cross"),
-    ("purple", "square"),
-    ("orange", "triangle"),
+from .render import render
+from .vocabulary import (
+    COLORS,
+    HOLDOUT_PAIRS,
+    MAX_OBJECTS,
+    NUMBER_WORDS,
+    PAIR_NAMES,
+    SHAPES,
+    SPLITS,
+    SceneObject,
 )
+from .words import QA, caption, pope_pair, question_about
 
-SPLITS = ("all", "train", "holdout")
-NUMBER_WORDS = ("zero", "one", "two", "three", "four")
-MAX_OBJECTS = 4  # one per quadrant in multi-object scenes
+#: What :meth:`ShapesData.label` can return; "colour" is accepted as a spelling of "color".
+TARGETS = ("shape", "color", "pair", "count")
 
-@dataclass(frozen=True)
-class SceneObject:
-    """One object in a scene, in words and pixels.
 
-    Used in: chapter 00
-    """
-
-    color: str
-    shape: str
-    radius: float  # pixels
-    x: float  # centre, pixels from the left
-    y: float  # centre, pixels from the top
-    size: str  # "small" or "large"
-    hpos: str  # "left" or "right"
-    vpos: str  # "top" or "bottom"
-
-    @property
-    def name(self) -> str:
-        return f"{self.color} {self.shape}"
+def _target(target: str) -> str:
+    if target == "colour":
+        return "color"
+    if target not in TARGETS:
+        raise ValueError(f"target={target!r}: expected one of {TARGETS} (or 'colour')")
+    return target
 
 
 @dataclass
 class ShapesData:
-    """A batch of rendered scenes with their labels (see the module docstring for shapes).
-
-    Used in: chapter 00
-    """
+    """A batch of rendered scenes with their labels (see the module docstring for shapes)."""
 
     images: torch.Tensor
     colors: torch.Tensor
@@ -97,30 +72,27 @@ class ShapesData:
     def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
         return self.images[i], self.captions[i]
 
+    def __repr__(self) -> str:
+        split, objects = self.meta.get("split", "?"), self.meta.get("objects", "?")
+        return (f"ShapesData({len(self)} images of {tuple(self.images.shape[1:])}, split={split!r}, "
+                f"objects={objects}, seed={self.meta.get('seed', '?')})")
+
     def label(self, target: str = "shape") -> torch.Tensor:
         """Class labels of the first object: ``"shape"`` (5), ``"color"`` (6),
         ``"pair"`` (30, ``color * len(SHAPES) + shape``) or ``"count"``."""
+        target = _target(target)
         if target == "shape":
             return self.shapes[:, 0].clone()
         if target == "color":
             return self.colors[:, 0].clone()
         if target == "pair":
             return self.colors[:, 0] * len(SHAPES) + self.shapes[:, 0]
-        if target == "count":
-            return self.count.clone()
-        raise ValueError(f"target={target!r}: expected 'shape', 'color', 'pair' or 'count'")
+        return self.count.clone()
 
     def class_names(self, target: str = "shape") -> list[str]:
         """Names for the labels returned by :meth:`label`."""
-        if target == "shape":
-            return list(SHAPES)
-        if target == "color":
-            return list(COLORS)
-        if target == "pair":
-            return [f"{c} {s}" for c in COLORS for s in SHAPES]
-        if target == "count":
-            return list(NUMBER_WORDS)
-        raise ValueError(f"target={target!r}: expected 'shape', 'color', 'pair' or 'count'")
+        names = {"shape": SHAPES, "color": tuple(COLORS), "pair": PAIR_NAMES, "count": NUMBER_WORDS}
+        return list(names[_target(target)])
 
     def objects(self, i: int) -> list[SceneObject]:
         """The objects of image ``i`` as :class:`SceneObject` records."""
@@ -187,7 +159,7 @@ def make_shapes(
         noise: standard deviation of the Gaussian pixel noise.
         seed: same seed, same images.
 
-    Used in: chapter 00
+    Used in: chapters 00, 01, 02, 03
     """
     # 0. Validate every argument by name.
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
@@ -280,7 +252,7 @@ def scene(
 
     Pairs are laid out one per quadrant (a single pair sits in the middle).
 
-    Used in: chapter 00
+    Used in: chapters 00, 02
     """
     if not objects or len(objects) > MAX_OBJECTS:
         raise ValueError(f"objects must hold 1..{MAX_OBJECTS} (colour, shape) pairs")
@@ -305,19 +277,31 @@ def scene(
     return torch.from_numpy(img[0]).permute(2, 0, 1).contiguous()
 
 
-# Rendering and the language side (captions, questions) live in their own modules; re-exported here so that
-# ``mmcourse.data.shapes`` offers scenes and their words together.
-from .scene_text import (  # noqa: E402
-    MULTI_TEMPLATES,
-    QA,
-    SINGLE_TEMPLATES,
-    _fix_articles,
-    caption,
-    make_qa,
-)
-from .shape_render import render  # noqa: E402
+def make_qa(data: ShapesData, *, per_image: int = 1, seed: int = 0) -> list[QA]:
+    """Question-answer pairs about each image: colour, shape, count, position, yes/no.
 
-__all__ = [
-    "COLORS", "HOLDOUT_PAIRS", "MULTI_TEMPLATES", "QA", "SHAPES", "SINGLE_TEMPLATES", "SceneObject",
-    "ShapesData", "_fix_articles", "caption", "make_qa", "make_shapes", "render", "scene",
-]
+    Questions only refer to an object by a description that is unique in its scene.
+
+    Used in: chapters 00, 03
+    """
+    if not isinstance(data, ShapesData):
+        raise TypeError(f"data must be the ShapesData of make_shapes(); got {type(data).__name__}")
+    if isinstance(per_image, bool) or not isinstance(per_image, int) or per_image <= 0:
+        raise ValueError(f"per_image must be a positive int; got {per_image!r}")
+    rng = np.random.default_rng(seed)
+    out: list[QA] = []
+    for i in range(len(data)):
+        objs = data.objects(i)
+        for _ in range(per_image):
+            out.append(question_about(i, objs, rng))
+    return out
+
+
+def make_pope(data: ShapesData, *, negatives: str = "random", seed: int = 0) -> list[QA]:
+    """POPE-style yes/no probes (see :func:`~mmcourse.data.words.pope_pair`): for each image
+    one present object (answer "yes") and one absent object (answer "no").
+    """
+    if not isinstance(data, ShapesData):
+        raise TypeError(f"data must be the ShapesData of make_shapes(); got {type(data).__name__}")
+    rng = np.random.default_rng(seed)
+    return [q for i in range(len(data)) for q in pope_pair(i, data.objects(i), negatives, rng)]

@@ -89,8 +89,6 @@ def espeak_available() -> bool:
 def read_wav(data: bytes) -> tuple[np.ndarray, int]:
     """16-bit PCM WAV bytes -> (int16 samples, sample rate). Tolerates the streaming
     header espeak-ng writes to stdout (its length fields are placeholders).
-
-    Used in: chapter 01
     """
     with wavefile.open(io.BytesIO(data)) as w:
         if w.getsampwidth() != 2 or w.getnchannels() != 1:

@@ -21,15 +21,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..patches import check_images
+from ..contracts import check_images
+from .cnn import CNNConfig, SmallCNN
 
 
 @dataclass(frozen=True)
 class CLIPConfig:
-    """Configuration of :class:`CLIP` (the defaults are tiny; ViT-B/32 is in the comments).
-
-    Used in: chapter 02
-    """
+    """Configuration of :class:`CLIP` (the defaults are tiny; ViT-B/32 is in the comments)."""
 
     embed_dim: int = 32  # 512 for ViT-B/32
     # vision tower
@@ -49,6 +47,7 @@ class CLIPConfig:
     layer_norm_eps: float = 1e-5
     logit_scale_init: float = 1 / 0.07  # the paper's initial temperature 0.07
     logit_scale_max: float = 100.0  # the learned scale is clipped at 100 (paper section 2.5)
+    logit_bias_init: float | None = None  # SigLIP's learned bias b (-10 in Zhai et al., 2023); None: no bias
 
     def __post_init__(self) -> None:
         if self.image_size % self.patch_size:
@@ -64,6 +63,9 @@ def quick_gelu(x: torch.Tensor) -> torch.Tensor:
     return x * torch.sigmoid(1.702 * x)
 
 
+# CLIP keeps its own attention, MLP and block instead of models/layers.py: their parameter
+# names (q_proj, k_proj, v_proj, out_proj, fc1, fc2, layer_norm1, ...) must match transformers'
+# CLIPModel so that CLIP.from_hf is a plain load_state_dict.
 class Attention(nn.Module):
     """Multi-head attention with separate q/k/v projections (the transformers layout)."""
 
@@ -200,15 +202,12 @@ class CLIP(nn.Module):
         self.visual_projection = nn.Linear(c.vision_width, c.embed_dim, bias=False)
         self.text_projection = nn.Linear(c.text_width, c.embed_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(c.logit_scale_init)))
+        self.logit_bias = None if c.logit_bias_init is None else nn.Parameter(torch.tensor(float(c.logit_bias_init)))
         self.tokenizer = None  # set one to let encode_text take strings
 
     def encode_image(self, images: torch.Tensor, normalize: bool = True) -> torch.Tensor:
         """(B, 3, H, W) in [0, 1] (already normalised as the tower expects) -> (B, embed_dim)."""
-        B, C, H, W = check_images(images)
-        c = self.config
-        if (C, H, W) != (3, c.image_size, c.image_size):
-            raise ValueError(f"images must have shape (batch, 3, {c.image_size}, {c.image_size}); "
-                             f"got {tuple(images.shape)}")
+        check_images(images, channels=3, size=self.config.image_size)
         z = self.visual_projection(self.vision_model(images))
         return F.normalize(z, dim=-1) if normalize else z
 
@@ -228,9 +227,12 @@ class CLIP(nn.Module):
         return F.normalize(z, dim=-1) if normalize else z
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits (B_img, B_txt) and their transpose, as in the paper's Figure 3."""
+        """Logits (B_img, B_txt) and their transpose, as in the paper's Figure 3 (plus the
+        learned bias when the model has one, as SigLIP's)."""
         scale = self.logit_scale.exp().clamp(max=self.config.logit_scale_max)
         logits_per_image = scale * self.encode_image(images) @ self.encode_text(tokens).T
+        if self.logit_bias is not None:
+            logits_per_image = logits_per_image + self.logit_bias
         return logits_per_image, logits_per_image.T
 
     @classmethod
@@ -238,6 +240,8 @@ class CLIP(nn.Module):
         """Build a :class:`CLIP` with the weights of a transformers ``CLIPModel``.
 
         Supports the standard configuration (quick_gelu, pre-LN, no projection bias).
+
+        Used in: chapter 02
         """
         import transformers
 
@@ -265,15 +269,10 @@ class CLIP(nn.Module):
 
 
 class CNNTower(nn.Module):
-    """A :class:`~mmcourse.models.SmallCNN` body as a CLIP image tower: (B, 3, H, W) -> (B, C).
-
-    Used in: chapter 02
-    """
+    """A :class:`~mmcourse.models.SmallCNN` body as a CLIP image tower: (B, 3, H, W) -> (B, C)."""
 
     def __init__(self, channels: tuple[int, ...] = (32, 64, 128)) -> None:
         super().__init__()
-        from .cnn import CNNConfig, SmallCNN
-
         self.cnn = SmallCNN(CNNConfig(channels=tuple(channels), num_classes=2))
         self.width = channels[-1]
 
@@ -291,6 +290,21 @@ def clip_loss(logits_per_image: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"logits_per_image must be square (batch, batch); got {tuple(logits_per_image.shape)}")
     target = torch.arange(logits_per_image.shape[0], device=logits_per_image.device)
     return (F.cross_entropy(logits_per_image, target) + F.cross_entropy(logits_per_image.T, target)) / 2
+
+
+def siglip_loss(logits_per_image: torch.Tensor) -> torch.Tensor:
+    """SigLIP's sigmoid loss (Zhai et al., 2023, eq. 1 and Algorithm 1): every (image, text)
+    pair of the batch is its own binary problem, label +1 on the diagonal and -1 elsewhere;
+    the loss is -sum_j log sigmoid(z_ij * logit_ij), averaged over the images. No softmax
+    over the batch, so no batch-wide normalisation. Equals transformers' ``SiglipModel`` loss.
+
+    Used in: chapter 02
+    """
+    if logits_per_image.dim() != 2 or logits_per_image.shape[0] != logits_per_image.shape[1]:
+        raise ValueError(f"logits_per_image must be square (batch, batch); got {tuple(logits_per_image.shape)}")
+    B = logits_per_image.shape[0]
+    labels = 2 * torch.eye(B, device=logits_per_image.device) - 1  # +1 matching pairs, -1 the rest
+    return -F.logsigmoid(labels * logits_per_image).sum(dim=1).mean()
 
 
 def hardest_negatives(similarity: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from ..contracts import check_images
+
 
 @dataclass(frozen=True)
 class CNNConfig:
@@ -72,10 +74,7 @@ class SmallCNN(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, feature_dim) pooled features."""
-        if x.dim() != 4 or x.shape[1] != self.config.in_channels:
-            raise ValueError(
-                f"x must have shape (batch, {self.config.in_channels}, height, width); got {tuple(x.shape)}"
-            )
+        check_images(x, "x", channels=self.config.in_channels)
         h = self.body(x)  # (B, C_last, H / 2^L, W / 2^L)
         return h.mean(dim=(2, 3))  # global average pool -> (B, C_last)
 

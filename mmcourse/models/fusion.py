@@ -15,12 +15,17 @@ streams meet:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-FUSIONS = ("early", "mid", "late")
+from .cnn import CNNConfig, SmallCNN
+from .layers import Attention, Encoder
+
+Fusion = Literal["early", "mid", "late"]
+FUSIONS: tuple[str, ...] = get_args(Fusion)
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,7 @@ class FusionConfig:
     Used in: chapter 01
     """
 
-    fusion: str = "early"
+    fusion: Fusion = "early"
     vocab_size: int = 16
     max_len: int = 6
     dim: int = 64
@@ -42,6 +47,10 @@ class FusionConfig:
             raise ValueError(f"fusion={self.fusion!r}: expected one of {FUSIONS}")
         if self.dim % self.heads:
             raise ValueError(f"dim={self.dim} must be divisible by heads={self.heads}")
+        for name in ("vocab_size", "max_len", "dim", "heads", "depth"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int; got {value!r}")
 
 
 class ImageTokenizer(nn.Module):
@@ -54,13 +63,8 @@ class ImageTokenizer(nn.Module):
 
     def __init__(self, dim: int, body: nn.Module | None = None) -> None:
         super().__init__()
-        if body is None:
-            layers, c_in = [], 3
-            for c_out in (16, 32, 64):
-                layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-                           nn.GELU(), nn.MaxPool2d(2)]
-                c_in = c_out
-            body, self.frozen = nn.Sequential(*layers), False
+        if body is None:  # chapter 00's CNN body, trained from scratch
+            body, self.frozen = SmallCNN(CNNConfig()).body, False
         else:
             body.requires_grad_(False)
             self.frozen = True
@@ -94,12 +98,6 @@ class TextTokenizer(nn.Module):
         return self.embed(tokens) + self.pos[:, : tokens.shape[1]]
 
 
-def _encoder(dim: int, heads: int, depth: int) -> nn.TransformerEncoder:
-    layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=2 * dim, dropout=0.0, activation="gelu",
-                                       batch_first=True, norm_first=True)
-    return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
-
-
 class FusionClassifier(nn.Module):
     """``model(images, tokens) -> (B,)`` logits that the caption describes the image.
 
@@ -116,18 +114,18 @@ class FusionClassifier(nn.Module):
         if c.fusion == "early":
             self.cls = nn.Parameter(torch.zeros(1, 1, c.dim))
             self.type_embed = nn.Parameter(torch.randn(2, c.dim) * 0.02)  # image / text
-            self.joint = _encoder(c.dim, c.heads, c.depth)
+            self.joint = Encoder(c.dim, c.heads, c.depth, mlp_ratio=2.0)
             self.head = nn.Sequential(nn.LayerNorm(c.dim), nn.Linear(c.dim, 1))
         elif c.fusion == "mid":
-            self.image_enc = _encoder(c.dim, c.heads, 1)
-            self.text_enc = _encoder(c.dim, c.heads, 1)
-            self.cross = nn.MultiheadAttention(c.dim, c.heads, batch_first=True)
+            self.image_enc = Encoder(c.dim, c.heads, 1, mlp_ratio=2.0)
+            self.text_enc = Encoder(c.dim, c.heads, 1, mlp_ratio=2.0)
+            self.cross = Attention(c.dim, c.heads, context_dim=c.dim)
             self.cross_norm = nn.LayerNorm(c.dim)
-            self.mixer = _encoder(c.dim, c.heads, max(1, c.depth - 1))
+            self.mixer = Encoder(c.dim, c.heads, max(1, c.depth - 1), mlp_ratio=2.0)
             self.head = nn.Sequential(nn.LayerNorm(c.dim), nn.Linear(c.dim, 1))
         else:
-            self.image_enc = _encoder(c.dim, c.heads, c.depth)
-            self.text_enc = _encoder(c.dim, c.heads, c.depth)
+            self.image_enc = Encoder(c.dim, c.heads, c.depth, mlp_ratio=2.0)
+            self.text_enc = Encoder(c.dim, c.heads, c.depth, mlp_ratio=2.0)
             self.image_proj = nn.Linear(c.dim, c.dim)
             self.text_proj = nn.Linear(c.dim, c.dim)
             self.logit_scale = nn.Parameter(torch.tensor(10.0).log())
@@ -142,12 +140,12 @@ class FusionClassifier(nn.Module):
             B = img.shape[0]
             seq = torch.cat([self.cls.expand(B, -1, -1), img + self.type_embed[0], txt + self.type_embed[1]], 1)
             mask = torch.cat([torch.zeros(B, 1 + img.shape[1], dtype=torch.bool, device=pad.device), pad], 1)
-            return self.head(self.joint(seq, src_key_padding_mask=mask)[:, 0]).squeeze(-1)
+            return self.head(self.joint(seq, key_padding=mask)[:, 0]).squeeze(-1)
         if c.fusion == "mid":
             img = self.image_enc(img)
-            txt = self.text_enc(txt, src_key_padding_mask=pad)
-            attended, _ = self.cross(self.cross_norm(txt), img, img)  # text queries, image keys/values
-            h = self.mixer(txt + attended, src_key_padding_mask=pad)
+            txt = self.text_enc(txt, key_padding=pad)
+            attended, _ = self.cross(self.cross_norm(txt), img)  # text queries, image keys/values
+            h = self.mixer(txt + attended, key_padding=pad)
             keep = (~pad).unsqueeze(-1).float()
             return self.head((h * keep).sum(1) / keep.sum(1)).squeeze(-1)
         cos = (self.encode_image(images) * self.encode_text(tokens)).sum(-1)
@@ -166,16 +164,13 @@ class FusionClassifier(nn.Module):
         """Late fusion only: one L2-normalised vector per caption, (B, D)."""
         self._require_late()
         pad = tokens == 0
-        h = self.text_enc(self.text(tokens), src_key_padding_mask=pad)
+        h = self.text_enc(self.text(tokens), key_padding=pad)
         keep = (~pad).unsqueeze(-1).float()
         return F.normalize(self.text_proj((h * keep).sum(1) / keep.sum(1)), dim=-1)
 
 
 def similarity_matrix(image_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
-    """Cosine similarity of every image with every caption: (M, D), (N, D) -> (M, N).
-
-    Used in: chapter 01
-    """
+    """Cosine similarity of every image with every caption: (M, D), (N, D) -> (M, N)."""
     if image_emb.dim() != 2 or text_emb.dim() != 2 or image_emb.shape[1] != text_emb.shape[1]:
         raise ValueError(f"image_emb and text_emb must be (M, D) and (N, D) with the same D; "
                          f"got {tuple(image_emb.shape)} and {tuple(text_emb.shape)}")

@@ -15,30 +15,29 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .layers import MLP, Attention
+
 
 class QFormerBlock(nn.Module):
-    """Queries attend to each other, then to the image, then an MLP (each a residual step).
-
-    Used in: chapter 03
-    """
+    """Queries attend to each other, then to the image, then an MLP (each a residual step)."""
 
     def __init__(self, width: int, vision_dim: int, heads: int) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(width)
-        self.self_attn = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.self_attn = Attention(width, heads)
         self.ln_2 = nn.LayerNorm(width)
-        self.cross_attn = nn.MultiheadAttention(width, heads, kdim=vision_dim, vdim=vision_dim, batch_first=True)
+        self.cross_attn = Attention(width, heads, context_dim=vision_dim)
         self.ln_3 = nn.LayerNorm(width)
-        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
+        self.mlp = MLP(width, 4 * width)
 
     def forward(self, q: torch.Tensor, image: torch.Tensor, need_weights: bool = False
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        h = self.ln_1(q)
-        q = q + self.self_attn(h, h, h, need_weights=False)[0]
+        q = q + self.self_attn(self.ln_1(q))[0]
         # cross-attention: queries (B, Q, W) ask, image patches (B, N, D_v) answer
-        h, weights = self.cross_attn(self.ln_2(q), image, image, need_weights=need_weights)
+        h, weights = self.cross_attn(self.ln_2(q), image, return_weights=need_weights)
         q = q + h
-        return q + self.mlp(self.ln_3(q)), weights
+        mean_weights = None if weights is None else weights.mean(1)  # (B, Q, N), averaged over heads
+        return q + self.mlp(self.ln_3(q)), mean_weights
 
 
 class QFormer(nn.Module):

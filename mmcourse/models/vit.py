@@ -8,12 +8,15 @@ learned position embeddings -> pre-LayerNorm transformer blocks -> LayerNorm -> 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..patches import check_images, patchify
+from ..contracts import check_images
+from ..patches import patchify
+from .layers import Block
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,9 @@ class ViTConfig:
     mlp_ratio: float = 2.0
     num_classes: int = 5  # 0: no head, forward returns the pooled features
     dropout: float = 0.0
-    pool: str = "cls"  # "cls": the [CLS] output (ViT paper); "mean": average of patch outputs
+    pool: Literal["cls", "mean"] = "cls"  # "cls": the [CLS] output (ViT paper); "mean": average of patches
     ln_pre: bool = False  # LayerNorm on patch + position embeddings, as CLIP's ViT (CLIP §2.4)
-    pos: str = "learned"  # "learned" (ViT paper) or "sincos": fixed 2-D sine-cosine (as in MAE)
+    pos: Literal["learned", "sincos"] = "learned"  # learned (ViT paper) or fixed 2-D sine-cosine (MAE)
     patch_norm: bool = False  # LayerNorm each flattened patch before, and each token after, the
     #                           linear embedding (lucidrains/vit-pytorch vit.py); trains faster here
 
@@ -108,45 +111,6 @@ class PatchEmbed(nn.Module):
         return self.norm_out(tokens)
 
 
-class Attention(nn.Module):
-    """Multi-head self-attention, softmax(Q K^T / sqrt(d)) V (Vaswani et al., 2017, eq. 1)."""
-
-    def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor, return_weights: bool = False
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        B, T, D = x.shape  # (batch, tokens, dim)
-        q, k, v = self.qkv(x).reshape(B, T, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
-        if return_weights:  # explicit softmax so the weights can be returned
-            weights = (q @ k.transpose(-2, -1) * (D // self.heads) ** -0.5).softmax(-1)  # (B, H, T, T)
-            out = weights @ v
-        else:
-            weights, out = None, F.scaled_dot_product_attention(q, k, v)
-        out = out.transpose(1, 2).reshape(B, T, D)
-        return self.proj(out), weights
-
-
-class Block(nn.Module):
-    """Pre-LN transformer block: x + attn(LN(x)), then x + MLP(LN(x))."""
-
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float) -> None:
-        super().__init__()
-        self.ln1, self.ln2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.attn = Attention(dim, heads)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
-
-    def forward(self, x: torch.Tensor, return_weights: bool = False
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        a, w = self.attn(self.ln1(x), return_weights)
-        x = x + a
-        return x + self.mlp(self.ln2(x)), w
-
-
 class ViT(nn.Module):
     """Vision Transformer: (B, C, H, W) -> (B, num_classes) logits (or (B, dim) features).
 
@@ -189,7 +153,7 @@ class ViT(nn.Module):
         # 4. L pre-LN blocks (ViT eqs. 2-3), 5. final LayerNorm (eq. 4)
         weights = []
         for block in self.blocks:
-            h, w = block(h, return_weights)
+            h, w = block(h, return_weights=return_weights)
             if w is not None:
                 weights.append(w)
         return self.norm(h), weights

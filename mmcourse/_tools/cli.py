@@ -1,0 +1,197 @@
+"""The course's command line: python -m mmcourse COMMAND (python -m mmcourse COMMAND --help).
+
+Learners:      grade (score an exercises notebook), zoo (the tiny trained models),
+               hub (the real checkpoints of the full profile)
+Maintainers:   course (run every notebook), exercises, sync, tags, budgets
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .grade import grade
+
+    code, reports = grade(args.notebooks, timeout=args.timeout, profile=args.profile)
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.to_dict() for r in reports], indent=2) + "\n")
+    return code
+
+
+def _course(args: argparse.Namespace) -> int:
+    from .course import build
+
+    code, _ = build([Path(p) for p in args.notebooks] or None, root=Path(args.root), out_dir=Path(args.out),
+                    profile=args.profile, timeout=args.timeout, html=not args.no_html,
+                    parameters=json.loads(args.parameters) if args.parameters else None)
+    return code
+
+
+def _exercises(args: argparse.Namespace) -> int:
+    from .authoring import generate_exercises, sync_notebooks
+
+    result = generate_exercises(Path(args.root), check=args.check, force=args.force)
+    for path in result.kept:
+        print(f"kept: {path} and its .ipynb hold your edits (--force overwrites them)")
+    changed = result.changed
+    if not args.check:
+        changed += sync_notebooks(Path(args.root))
+    return _report(changed, args.check, "exercises are stale; run `make exercises`")
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from .authoring import sync_notebooks
+
+    return _report(sync_notebooks(Path(args.root), check=args.check), args.check,
+                   "notebooks are out of sync with their .py sources; run `make sync`")
+
+
+def _tags(args: argparse.Namespace) -> int:
+    from .authoring import used_in_tags
+
+    problems = used_in_tags(Path(args.root), write=not args.check)
+    for line in problems:
+        print(("stale: " if args.check else "fixed: ") + line)
+    if args.check and problems:
+        print("'Used in' tags are stale; run `python -m mmcourse tags`", file=sys.stderr)
+        return 1
+    if not problems:
+        print("up to date")
+    return 0
+
+
+def _report(changed: list[Path], check: bool, problem: str) -> int:
+    for p in changed:
+        print(("stale: " if check else "wrote: ") + str(p))
+    if check and changed:
+        print(problem, file=sys.stderr)
+        return 1
+    if not changed:
+        print("up to date")
+    return 0
+
+
+def _print_table(rows: list[dict], columns: list[str], max_width: int = 48) -> None:
+    """A plain-text table with a header; cells wider than ``max_width`` are cut with "..."."""
+    def cell(value: object) -> str:
+        text = str(value)
+        return text if len(text) <= max_width else text[: max_width - 3] + "..."
+
+    widths = {c: max(len(c), *(len(cell(r.get(c, ""))) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    print("  ".join("-" * widths[c] for c in columns))
+    for r in rows:
+        print("  ".join(cell(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+
+
+def _zoo(args: argparse.Namespace) -> int:
+    from .. import zoo
+
+    unknown = [n for n in args.names if n not in zoo.ENTRIES]
+    if unknown:
+        print(f"unknown zoo entr{'y' if len(unknown) == 1 else 'ies'} {unknown}; known: {sorted(zoo.ENTRIES)}",
+              file=sys.stderr)
+        return 2
+    names = args.names or sorted(zoo.ENTRIES)
+    if args.action == "list":
+        rows = [r for r in zoo.table(display=False) if r["name"] in names]
+        _print_table(rows, ["name", "chapter", "metrics", "description"])
+        return 0
+    from ..runtime import setup
+
+    cfg = setup("tiny", seed=0)
+    failed = []
+    for name in names:
+        start = time.perf_counter()
+        model, metrics = zoo.train(name, cfg=cfg)
+        seconds = time.perf_counter() - start
+        print(f"{name}: {metrics} in {seconds:.1f} s")
+        if args.action == "verify":
+            missed = zoo.within_tolerance(name, metrics)
+            for line in missed:
+                print(f"  MISSED {line}")
+            if missed:
+                failed.append(name)
+                continue
+            print("  reproduces its stored metrics within tolerance")
+        if args.save:
+            print(f"  saved to {zoo.save(name, model, metrics, seconds)}")
+        elif args.action == "verify":
+            from ..zoo.store import record_verified_hash
+
+            record_verified_hash(name)
+            print(f"  recorded source hash {zoo.source_hash(name)}")
+    return 1 if failed else 0
+
+
+def _hub(args: argparse.Namespace) -> int:
+    from .. import hub
+
+    rows = hub.table(args.chapter, display=False)
+    _print_table(rows, list(rows[0]))
+    return 0
+
+
+def _budgets(args: argparse.Namespace) -> int:
+    from .budgets import main
+
+    return main()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m mmcourse`` and the ``mmcourse`` script."""
+    parser = argparse.ArgumentParser(prog="python -m mmcourse", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    g = sub.add_parser("grade", help="run exercise notebooks in a fresh kernel and score their checks")
+    g.add_argument("notebooks", nargs="+", help=".ipynb files to grade")
+    g.add_argument("--timeout", type=float, default=120, help="per-cell limit in seconds (default 120)")
+    g.add_argument("--profile", default="tiny", choices=["tiny", "full", "auto"])
+    g.add_argument("--json", help="also write the scores to this JSON file")
+    g.set_defaults(func=_grade)
+
+    z = sub.add_parser("zoo", help="list, retrain or verify the tiny trained models")
+    z.add_argument("action", nargs="?", default="list", choices=["list", "train", "verify"],
+                   help="list (default): name, chapter, metrics; train: rerun recipes; "
+                        "verify: rerun and check the stored metrics reproduce")
+    z.add_argument("names", nargs="*", help="entries (default: all)")
+    z.add_argument("--save", action="store_true", help="write the retrained checkpoint into the package")
+    z.set_defaults(func=_zoo)
+
+    h = sub.add_parser("hub", help="the registry of real checkpoints used by the full profile")
+    h.add_argument("--chapter", help="only this chapter's models, e.g. 03")
+    h.set_defaults(func=_hub)
+
+    c = sub.add_parser("course", help="execute notebooks; write build/summary.md, executed copies, HTML")
+    c.add_argument("notebooks", nargs="*", help="default: chapters/*.ipynb and solutions/*.ipynb")
+    c.add_argument("--root", default=".")
+    c.add_argument("--out", default="build")
+    c.add_argument("--profile", default="tiny", choices=["tiny", "full", "auto"])
+    c.add_argument("--timeout", type=float, default=600, help="per-cell limit in seconds")
+    c.add_argument("--parameters", help='papermill parameters as JSON, e.g. \'{"VIT_STEPS": 100}\'')
+    c.add_argument("--no-html", action="store_true")
+    c.set_defaults(func=_course)
+
+    for name, fn, text in [("exercises", _exercises, "generate exercises/ from solutions/ (never overwrites "
+                                                      "your edits unless --force)"),
+                           ("sync", _sync, "write each .ipynb from its jupytext .py"),
+                           ("tags", _tags, "rewrite the 'Used in: chapter NN' docstring tags from what the "
+                                           "chapters call")]:
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--root", default=".")
+        p.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
+        if name == "exercises":
+            p.add_argument("--force", action="store_true", help="overwrite exercise files that hold edits")
+        p.set_defaults(func=fn, force=False)
+
+    b = sub.add_parser("budgets", help="time the calibration workload: this machine's speed factor")
+    b.set_defaults(func=_budgets)
+
+    args = parser.parse_args(argv)
+    return args.func(args)

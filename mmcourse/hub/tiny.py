@@ -1,0 +1,156 @@
+"""Tiny configurations of the real library classes in the hub registry.
+
+In the tiny profile, ``hub.load(name, cfg)`` builds the *same class* a full-profile
+run downloads, from one of these configs, with random weights: the code path, the
+tensor shapes and the library API are the real ones; only the size differs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Small, shared sizes: 2 layers, width 32, 2-4 heads.
+_VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+               image_size=32, patch_size=8)
+_TEXT = dict(vocab_size=1000, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+             num_attention_heads=2, max_position_embeddings=64, pad_token_id=0, bos_token_id=1,
+             eos_token_id=3)
+
+
+def clip() -> Any:
+    from transformers import CLIPConfig, CLIPModel
+
+    # eos_token_id != 2: CLIP treats eos_token_id == 2 as "legacy" argmax pooling (modeling_clip.py)
+    return CLIPModel(CLIPConfig(text_config=_TEXT, vision_config=_VISION, projection_dim=16))
+
+
+def siglip() -> Any:
+    from transformers import SiglipConfig, SiglipModel
+
+    return SiglipModel(SiglipConfig(text_config=_TEXT, vision_config=_VISION))
+
+
+def vit() -> Any:
+    from transformers import ViTConfig, ViTForImageClassification
+
+    return ViTForImageClassification(ViTConfig(**_VISION, num_labels=10))
+
+
+def llava() -> Any:
+    from transformers import LlavaConfig, LlavaForConditionalGeneration
+
+    vision = dict(_VISION, model_type="clip_vision_model")
+    text = dict(_TEXT, model_type="llama", num_key_value_heads=2)
+    return LlavaForConditionalGeneration(
+        LlavaConfig(vision_config=vision, text_config=text, image_token_index=999,
+                    vision_feature_layer=-1, vision_feature_select_strategy="full")
+    )
+
+
+def llava_onevision() -> Any:
+    from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration
+
+    vision = dict(_VISION, model_type="siglip_vision_model")
+    text = dict(_TEXT, model_type="qwen2", num_key_value_heads=2)
+    return LlavaOnevisionForConditionalGeneration(
+        LlavaOnevisionConfig(vision_config=vision, text_config=text, image_token_index=999,
+                             image_grid_pinpoints=[[32, 32], [32, 64], [64, 32]],
+                             vision_feature_layer=-1)
+    )
+
+
+def smolvlm() -> Any:
+    from transformers import AutoModelForImageTextToText, SmolVLMConfig
+
+    vision = dict(_VISION, model_type="smolvlm_vision")
+    text = dict(_TEXT, model_type="llama", num_key_value_heads=2)
+    config = SmolVLMConfig(vision_config=vision, text_config=text, image_token_id=999, scale_factor=2)
+    return AutoModelForImageTextToText.from_config(config)
+
+
+def blip() -> Any:
+    from transformers import BlipConfig, BlipForConditionalGeneration
+
+    return BlipForConditionalGeneration(BlipConfig(text_config=_TEXT, vision_config=_VISION,
+                                                   projection_dim=16))
+
+
+def blip2() -> Any:
+    from transformers import Blip2Config, Blip2ForConditionalGeneration
+
+    qformer = dict(vocab_size=1000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                   intermediate_size=64, encoder_hidden_size=32)
+    text = dict(model_type="opt", vocab_size=1000, hidden_size=32, ffn_dim=64, num_hidden_layers=2,
+                num_attention_heads=2, max_position_embeddings=64, word_embed_proj_dim=32)
+    return Blip2ForConditionalGeneration(
+        Blip2Config(vision_config=_VISION, qformer_config=qformer, text_config=text,
+                    num_query_tokens=4, image_token_index=999)
+    )
+
+
+def vilt() -> Any:
+    from transformers import ViltConfig, ViltForQuestionAnswering
+
+    return ViltForQuestionAnswering(
+        ViltConfig(vocab_size=1000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                   intermediate_size=64, image_size=32, patch_size=8, max_position_embeddings=40,
+                   num_labels=10)
+    )
+
+
+def whisper() -> Any:
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    return WhisperForConditionalGeneration(
+        WhisperConfig(vocab_size=1000, num_mel_bins=80, d_model=32, encoder_layers=2, decoder_layers=2,
+                      encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
+                      decoder_ffn_dim=64, max_source_positions=50, max_target_positions=64,
+                      decoder_start_token_id=1, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    )
+
+
+def clap() -> Any:
+    from transformers import ClapConfig, ClapModel
+
+    audio = dict(spec_size=64, num_mel_bins=64, patch_embeds_hidden_size=16, depths=[1, 1],
+                 num_attention_heads=[2, 2], hidden_size=32, window_size=4, patch_size=4,
+                 projection_hidden_size=32)
+    text = dict(_TEXT, projection_hidden_size=32)
+    return ClapModel(ClapConfig(text_config=text, audio_config=audio, projection_dim=16))
+
+
+def videomae() -> Any:
+    from transformers import VideoMAEConfig, VideoMAEForVideoClassification
+
+    return VideoMAEForVideoClassification(
+        VideoMAEConfig(**{**_VISION, "image_size": 32}, num_frames=4, tubelet_size=2, num_labels=10)
+    )
+
+
+def xclip() -> Any:
+    from transformers import XCLIPConfig, XCLIPModel
+
+    vision = dict(_VISION, num_frames=4, mit_hidden_size=32, mit_intermediate_size=64,
+                  mit_num_hidden_layers=1, mit_num_attention_heads=2)
+    return XCLIPModel(XCLIPConfig(text_config=_TEXT, vision_config=vision, projection_dim=16,
+                                  prompt_layers=1, prompt_attention_heads=2,
+                                  prompt_projection_dropout=0.0))
+
+
+def vqmodel() -> Any:
+    from diffusers import VQModel
+
+    return VQModel(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
+                   up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(16, 32),
+                   layers_per_block=1, latent_channels=8, num_vq_embeddings=64, norm_num_groups=8,
+                   vq_embed_dim=8)
+
+
+def ddpm() -> Any:
+    from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
+
+    unet = UNet2DModel(sample_size=16, in_channels=3, out_channels=3, layers_per_block=1,
+                       block_out_channels=(16, 32), norm_num_groups=8,
+                       down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+                       up_block_types=("AttnUpBlock2D", "UpBlock2D"))
+    return DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=100))

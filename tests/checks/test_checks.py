@@ -1,0 +1,232 @@
+"""Checks pass the reference, fail broken code with a hint, and report stubs as such."""
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mmcourse
+from mmcourse import audio, chat, checks, metrics, patches, video, zeroshot
+from mmcourse.metrics import vqa
+from mmcourse.models import count_parameters, fusion
+from mmcourse.models.clip import clip_loss, hardest_negatives
+from mmcourse.models.vlm import Projector, splice_image_features
+
+
+class _LinearProjector(torch.nn.Module):  # LLaVA v1's linear projector: no hidden layer
+    def __init__(self, dv, d):
+        super().__init__()
+        self.linear_1, self.linear_2 = torch.nn.Linear(dv, d), torch.nn.Linear(d, d)
+
+    def forward(self, x):
+        return self.linear_2(self.linear_1(x))
+
+
+def _splice_without_ignore(embeds, ids, feats, tok, labels):
+    e, lab, _ = splice_image_features(embeds, ids, feats, tok, labels)
+    fill = torch.where(ids == tok, 0, labels)  # image positions keep a label: the model is asked to predict them
+    _, lab2, _ = splice_image_features(embeds, ids, feats, tok, fill)
+    return e, torch.where(lab == -100, 0, lab2)
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError("Exercise 99.1")
+
+
+def _count_no_frozen_filter(model, trainable_only=False):
+    return sum(p.numel() for p in model.parameters())
+
+
+def _step_without_zero_grad(model, batch, optimizer):
+    x, y = batch
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _step(model, batch, optimizer):
+    x, y = batch
+    loss = F.cross_entropy(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+REFERENCE = {
+    "metrics.accuracy": metrics.accuracy,
+    "metrics.confusion_matrix": metrics.confusion_matrix,
+    "train.count_parameters": count_parameters,
+    "train.train_step": _step,
+    "patches.patchify": patches.patchify,
+    "audio.mel_filterbank": lambda n, m, r: audio.mel_filterbank(n, m, r, scale="htk", norm=None),
+    "video.sample_segments": lambda n, k: video.sample_segments(n, k, train=False),
+    "fusion.similarity_matrix": fusion.similarity_matrix,
+    "clip.info_nce": clip_loss,
+    "clip.zero_shot_classifier": zeroshot.class_embeddings,
+    "metrics.recall_at_k": lambda s, r, k: metrics.recall_at_k(metrics.retrieval_ranks(s, r), k),
+    "clip.hardest_negatives": hardest_negatives,
+    "vlm.projector": Projector,
+    "vlm.splice": lambda e, i, f, t, lab: splice_image_features(e, i, f, t, lab)[:2],
+    "vlm.chat_prompt": chat.build_prompt,
+    "vlm.vqa_exact_match": vqa.exact_match,
+}
+BROKEN = {
+    "metrics.accuracy": lambda logits, labels: (logits.argmin(1) == labels).float().mean().item(),
+    "metrics.confusion_matrix": lambda p, y, c: metrics.confusion_matrix(p, y, c).T,
+    "train.count_parameters": _count_no_frozen_filter,
+    "train.train_step": _step_without_zero_grad,
+    # patches flattened (P, P, C) instead of (C, P, P)
+    "patches.patchify": lambda x, p: patches.patchify(x, p).reshape(*patches.patchify(x, p).shape[:2], x.shape[1], -1)
+    .transpose(-1, -2).flatten(2),
+    "audio.mel_filterbank": lambda n, m, r: audio.mel_filterbank(n, m, r, scale="slaney", norm=None),
+    "video.sample_segments": lambda n, k: video.sample_uniform(n, k) if k <= n else [0] * k,
+    "fusion.similarity_matrix": lambda a, b: a @ b.T,
+    "clip.info_nce": lambda logits: F.cross_entropy(logits, torch.arange(len(logits))),
+    # mean of the normalised template embeddings, not re-normalised
+    "clip.zero_shot_classifier": lambda m, names, ts: torch.stack([m.encode_text([t.format(n) for n in names])
+                                                                   for t in ts]).mean(0),
+    # top-k by topk(): ties broken by index, in the query's favour
+    "metrics.recall_at_k": lambda s, r, k: (s.topk(k, dim=1).indices == r[:, None]).any(1).float().mean().item(),
+    "clip.hardest_negatives": lambda s: s.argmax(1),  # forgets to exclude the matching pair
+    "vlm.projector": _LinearProjector,
+    "vlm.splice": _splice_without_ignore,
+    "vlm.chat_prompt": lambda m, g: chat.build_prompt(m, g).replace("</s>", ""),  # forgets the end of turn
+    "vlm.vqa_exact_match": lambda p, a: sum(x == y for x, y in zip(p, a)) / len(a),  # no normalisation
+}
+
+
+def test_every_check_has_a_reference_and_a_broken_twin_here():
+    assert set(REFERENCE) == set(BROKEN) == set(checks.available())
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_reference_passes(name):
+    assert checks.run(name, REFERENCE[name]).passed
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_code_fails_with_a_hint(name):
+    result = checks.run(name, BROKEN[name])
+    assert not result.passed and result.error == "AssertionError" and len(result.message) > 20
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_stub_is_reported_as_not_implemented(name):
+    result = checks.run(name, _stub)
+    assert result.error == "NotImplementedError" and "Exercise 99.1" in result.message
+
+
+def test_crash_in_learner_code_is_reported():
+    result = checks.run("metrics.accuracy", lambda a, b: 1 / 0)
+    assert result.error == "ZeroDivisionError" and "your code raised" in result.message
+    result = checks.run("metrics.accuracy", 3)
+    assert result.error == "AssertionError" and "function itself" in result.message
+
+
+def test_check_prints_records_and_raises(tmp_path, monkeypatch, capsys):
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setenv(checks.GRADE_LOG_ENV, str(log))
+    mmcourse.check("metrics.accuracy", metrics.accuracy)
+    assert "passed" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed) as info:
+        mmcourse.check("metrics.accuracy", _stub)
+    assert info.value._render_traceback_()[0].startswith("\u274c check 'metrics.accuracy' failed")
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [r["passed"] for r in lines] == [True, False] and lines[1]["error"] == "NotImplementedError"
+    with pytest.raises(ValueError, match="name='nope' is not a check; known checks"):
+        mmcourse.check("nope", metrics.accuracy)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_checks_do_not_disturb_the_global_seed(name):
+    torch.manual_seed(123)
+    checks.run(name, REFERENCE[name])
+    a = torch.rand(1)
+    torch.manual_seed(123)
+    assert torch.equal(a, torch.rand(1))
+
+
+# -- the mistakes learners make, each with the hint that must name it ----------------------
+def _accuracy_argmax0(logits, labels):
+    return (logits.argmax(0) == labels).float().mean().item()
+
+
+def _accuracy_no_float(logits, labels):
+    return (logits.argmax(1) == labels).mean().item()
+
+
+def _accuracy_no_return(logits, labels):
+    (logits.argmax(1) == labels).float().mean().item()
+
+
+def _accuracy_tensor(logits, labels):
+    return (logits.argmax(1) == labels).float().mean()
+
+
+def _accuracy_percent(logits, labels):
+    return 100 * (logits.argmax(1) == labels).float().mean().item()
+
+
+def _confusion_vectorised(preds, labels, num_classes):
+    M = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    M[labels, preds] += 1  # repeated (label, pred) pairs are written, not added
+    return M
+
+
+def _count_tensors(model, trainable_only=False):
+    return len(list(model.parameters()))
+
+
+def _step_loss_after(model, batch, optimizer):
+    x, y = batch
+    loss = F.cross_entropy(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return F.cross_entropy(model(x), y).item()
+
+
+def _step_no_backward(model, batch, optimizer):
+    x, y = batch
+    loss = F.cross_entropy(model(x), y)
+    optimizer.zero_grad()
+    optimizer.step()
+    return loss.item()
+
+
+def _info_nce_item(logits):
+    return clip_loss(logits).item()
+
+
+MISTAKES = [
+    ("metrics.accuracy", _accuracy_argmax0, "argmax(dim=1)"),
+    ("metrics.accuracy", _accuracy_no_float, "convert it with .float() before .mean()"),
+    ("metrics.accuracy", _accuracy_no_return, "did you forget `return`"),
+    ("metrics.accuracy", _accuracy_tensor, "asks for a Python float: end with .item()"),
+    ("metrics.accuracy", _accuracy_percent, "that is a percentage"),
+    ("metrics.confusion_matrix", _confusion_vectorised, "does not add up repeated pairs"),
+    ("metrics.confusion_matrix", lambda p, y, c: metrics.confusion_matrix(p, y, c).T, "rows and columns are swapped"),
+    ("metrics.confusion_matrix", lambda p, y, c: metrics.confusion_matrix(p, y, c).numpy(), "NumPy array"),
+    ("train.count_parameters", _count_tensors, "count the numbers in them"),
+    ("train.count_parameters", _count_no_frozen_filter, "skip parameters whose requires_grad is False"),
+    ("train.count_parameters", lambda m, trainable_only=False: float(count_parameters(m)), "should return an int"),
+    ("train.train_step", _step_without_zero_grad, "did you forget optimizer.zero_grad()"),
+    ("train.train_step", _step_loss_after, "loss after the update"),
+    ("train.train_step", _step_no_backward, "the weights did not change"),
+    ("clip.info_nce", lambda logits: F.cross_entropy(logits, torch.arange(len(logits))), "only the image->text"),
+    ("clip.info_nce", _info_nce_item, "a loss must stay a torch tensor"),
+    ("metrics.recall_at_k", lambda s, r, k: (s.topk(k, dim=1).indices == r[:, None]).any(1).mean().item(),
+     "convert it with .float() before .mean()"),
+    ("fusion.similarity_matrix", lambda a, b: a @ b.T, "raw dot product"),
+    ("video.sample_segments", lambda n, k: None, "did you forget `return`"),
+]
+
+
+@pytest.mark.parametrize("name, mistake, hint", MISTAKES, ids=[f"{n}-{m.__name__}" for n, m, _ in MISTAKES])
+def test_each_common_mistake_gets_a_hint_that_names_it(name, mistake, hint):
+    result = checks.run(name, mistake)
+    assert not result.passed and result.error == "AssertionError", result
+    assert hint in result.message, result.message

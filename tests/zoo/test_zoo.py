@@ -1,0 +1,94 @@
+"""The zoo: shipped checkpoints reproduce their stored metrics, are not stale, and the
+cheap ones retrain from their recipes here (``make verify-zoo`` retrains all of them)."""
+
+import ast
+
+import pytest
+
+from mmcourse import instruct, zoo
+from mmcourse.data import make_shapes
+from mmcourse.metrics import accuracy, predict
+from mmcourse.zeroshot import pair_accuracy
+from mmcourse.zoo import registry
+
+NAMES = ["clip-shapes", "lm-shapes", "shapes-cnn", "vlm-shapes"]
+
+
+def test_table_and_meta():
+    rows = {r["name"]: r for r in zoo.table(display=False)}
+    assert sorted(rows) == NAMES
+    assert rows["vlm-shapes"]["chapter"] == "03" and "vqa_all=0.9" in rows["vlm-shapes"]["metrics"]
+    for name in NAMES:
+        meta = zoo.meta(name)
+        assert {"config", "recipe", "metrics", "tolerance", "versions", "source_hash"} <= set(meta)
+        assert set(meta["tolerance"]) == set(meta["metrics"])
+    with pytest.raises(ValueError, match="name='nope' is not in the zoo; known entries"):
+        zoo.load("nope")
+
+
+def test_stored_headline_metrics():
+    metrics = {name: zoo.meta(name)["metrics"] for name in NAMES}
+    assert metrics["shapes-cnn"]["test_accuracy"] >= 0.95
+    assert metrics["clip-shapes"]["zero_shot_seen"] >= 0.99 and metrics["clip-shapes"]["zero_shot_holdout"] >= 0.9
+    assert metrics["vlm-shapes"]["vqa_all"] >= 0.9  # >= 90% on questions about unseen images
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_checkpoints_are_small(name):
+    assert (zoo.ZOO_DIR / name / "model.safetensors").stat().st_size <= zoo.MAX_BYTES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shipped_weights_are_not_stale(name):
+    assert not zoo.stale(name), (
+        f"zoo entry {name!r} is stale: the code or data its recipe depends on changed since its weights were "
+        f"trained (stored hash {zoo.meta(name).get('source_hash')}, now {zoo.source_hash(name)}). Run "
+        f"`make verify-zoo` (retrains, checks the metrics reproduce, records the new hash) and commit the result.")
+
+
+def test_the_hash_ignores_messages_and_docstrings_but_not_code():
+    def digest(src):
+        return ast.dump(registry._Normalise().visit(ast.parse(src)))
+
+    base = 'def f(x):\n    """Doc."""\n    if x < 0:\n        raise ValueError("bad x")\n    return x + 1\n'
+    assert digest(base) == digest(base.replace("bad x", "x must be >= 0").replace("Doc.", "Other doc."))
+    assert digest(base) == digest(base.replace("    if x < 0:\n        raise ValueError(\"bad x\")\n", ""))
+    assert digest(base) != digest(base.replace("x + 1", "x + 2"))
+    assert digest(base) == digest(base.replace("    if x < 0:\n        raise ValueError(\"bad x\")\n", "    check_x(x)\n"))
+    guarded = 'def f(x):\n    if x < 0:\n        x = 0\n    return x + 1\n'
+    assert digest(guarded) != digest(guarded.replace("    if x < 0:\n        x = 0\n", ""))
+    assert "mmcourse.train" in registry.dependencies("mmcourse.zoo.entries.ch00")
+
+
+def test_shipped_cnn_reproduces_its_stored_metric():
+    meta = zoo.meta("shapes-cnn")
+    data = meta["recipe"]["data"]
+    test = make_shapes(data["n_test"], seed=data["test_seed"])
+    acc = accuracy(predict(zoo.load("shapes-cnn"), test.images), test.label(data["target"]))
+    assert acc == pytest.approx(meta["metrics"]["test_accuracy"], abs=0.002)
+
+
+def test_shipped_clip_reproduces_its_stored_metrics_and_reads_strings():
+    meta = zoo.meta("clip-shapes")
+    data = meta["recipe"]["data"]
+    model = zoo.load("clip-shapes")
+    held = make_shapes(data["n_test"], split="holdout", seed=data["holdout_seed"])
+    acc = pair_accuracy(model, held.images, held.label("pair"))
+    assert acc == pytest.approx(meta["metrics"]["zero_shot_holdout"], abs=0.002)
+    assert model.encode_text(["a red circle", "a photo of a blue cross"]).shape == (2, 64)
+
+
+def test_shipped_vlm_reproduces_its_stored_vqa_accuracy():
+    meta = zoo.meta("vlm-shapes")
+    model = zoo.load("vlm-shapes")
+    data = instruct.shapes_instructions(model.vision_tower, n_train=1000, seed=meta["recipe"]["data"]["seed"])
+    scores = instruct.evaluate_vqa(model, data)  # the test scenes depend on the seed only
+    assert scores["all"] == pytest.approx(meta["metrics"]["vqa_all"], abs=0.002)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if zoo.is_cheap(n)])
+def test_cheap_entries_retrain_within_tolerance(name, cfg, tmp_path):
+    model, metrics = zoo.train(name, cfg=cfg, progress=False)
+    assert zoo.within_tolerance(name, metrics) == []
+    folder = zoo.save(name, model, metrics, seconds=1.0, directory=tmp_path)
+    assert (folder / "model.safetensors").exists() and (folder / "meta.json").exists()
