@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from .contracts import Waveform
+from .contracts import Bool, Choice, Float, Int, Maybe, Waveform, contract
 
 
 def _check_rate(sample_rate: float, name: str = "sample_rate") -> None:
@@ -52,6 +52,8 @@ def mel_to_hz(mels: torch.Tensor | float, scale: str = "slaney") -> torch.Tensor
     return torch.where(m >= min_log_mel, min_log_hz * torch.exp(logstep * (m - min_log_mel)), 200.0 * m / 3.0)
 
 
+@contract(n_freqs=Int(min=2), n_mels=Int(min=1), sample_rate=Float(min=0, open_min=True), f_min=Float(min=0),
+          f_max=Maybe(Float(min=0, open_min=True)), scale=Choice(("slaney", "htk")), norm=Maybe(Choice(("slaney",))))
 def mel_filterbank(n_freqs: int, n_mels: int, sample_rate: int, f_min: float = 0.0,
                    f_max: float | None = None, scale: str = "slaney", norm: str | None = "slaney"
                    ) -> torch.Tensor:
@@ -85,6 +87,7 @@ def mel_filterbank(n_freqs: int, n_mels: int, sample_rate: int, f_min: float = 0
 
 
 # 2. The short-time Fourier transform: the spectrum of overlapping windows.
+@contract(wave=Waveform(), n_fft=Int(min=2), hop_length=Int(min=1))
 def power_spectrogram(wave: torch.Tensor, n_fft: int = 400, hop_length: int = 160) -> torch.Tensor:
     """|STFT|^2 with a periodic Hann window, centred frames (reflect padding): (n_fft/2+1, frames)."""
     wave = as_waveform(wave)
@@ -97,6 +100,8 @@ def power_spectrogram(wave: torch.Tensor, n_fft: int = 400, hop_length: int = 16
     return spec.abs() ** 2  # (F, T)
 
 
+@contract(wave=Waveform(), sample_rate=Float(min=0, open_min=True), n_fft=Int(min=2), hop_length=Int(min=1),
+          n_mels=Int(min=1), f_max=Maybe(Float(min=0, open_min=True)), normalize=Bool())
 def log_mel_spectrogram(wave: torch.Tensor | np.ndarray, sample_rate: int = 16000, n_fft: int = 400,
                         hop_length: int = 160, n_mels: int = 80, f_max: float | None = 8000.0,
                         normalize: bool = True) -> torch.Tensor:
@@ -120,6 +125,7 @@ def log_mel_spectrogram(wave: torch.Tensor | np.ndarray, sample_rate: int = 1600
     return (logmel + 4.0) / 4.0
 
 
+@contract(wave=Waveform(), orig_rate=Int(min=1), new_rate=Int(min=1))
 def resample(wave: torch.Tensor | np.ndarray, orig_rate: int, new_rate: int) -> torch.Tensor:
     """Change the sample rate with a proper anti-aliasing filter (polyphase, SciPy).
 
@@ -137,6 +143,7 @@ def resample(wave: torch.Tensor | np.ndarray, orig_rate: int, new_rate: int) -> 
     return torch.from_numpy(out).float()
 
 
+@contract(wave=Waveform(), sample_rate=Float(min=0, open_min=True))
 def dominant_frequency(wave: torch.Tensor | np.ndarray, sample_rate: int) -> float:
     """The frequency (Hz) with the most energy in the whole clip.
 

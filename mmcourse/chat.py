@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .compat import image_processor_class
+from .contracts import Bool, Instance, Int, Text, Texts, contract
 
 IMAGE_TOKEN = "<image>"
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
@@ -58,6 +59,7 @@ def _content_text(content: Any, where: str) -> str:
     return " ".join(parts)
 
 
+@contract(add_generation_prompt=Bool())
 def build_prompt(messages: Sequence[dict[str, Any]], add_generation_prompt: bool = False) -> str:
     """Render a conversation with the course's chat template, in plain Python.
 
@@ -79,6 +81,7 @@ def build_prompt(messages: Sequence[dict[str, Any]], add_generation_prompt: bool
     return prompt + f" {ASSISTANT}" if add_generation_prompt else prompt
 
 
+@contract(question=Text(), image=Bool())
 def user(question: str, *, image: bool = True) -> dict[str, Any]:
     """A user message: optionally an image, then the question text.
 
@@ -90,6 +93,7 @@ def user(question: str, *, image: bool = True) -> dict[str, Any]:
     return {"role": "user", "content": [*content, {"type": "text", "text": question.strip()}]}
 
 
+@contract(answer=Instance(str, "the answer as a string"))
 def assistant(answer: str) -> dict[str, Any]:
     """An assistant message holding ``answer``.
 
@@ -98,6 +102,7 @@ def assistant(answer: str) -> dict[str, Any]:
     return {"role": "assistant", "content": [{"type": "text", "text": answer}]}
 
 
+@contract(texts=Texts())
 def make_tokenizer(texts: Iterable[str], *, extra_words: Iterable[str] = ()) -> Any:
     """A word-level ``PreTrainedTokenizerFast`` over every word in ``texts`` plus the chat words.
 
@@ -124,6 +129,7 @@ def make_tokenizer(texts: Iterable[str], *, extra_words: Iterable[str] = ()) -> 
     return tok
 
 
+@contract(image_size=Int(min=1), patch_size=Int(min=1))
 def llava_processor(tokenizer: Any, *, image_size: int = 32, patch_size: int = 8) -> Any:
     """A transformers ``LlavaProcessor`` built offline: the course tokenizer, a CLIP image
     processor that only resizes and rescales to [0, 1], and the chat template.

@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from .contracts import Duck, Text, contract
+
 
 def version_tuple(package: str) -> tuple[int, ...]:
     """``"5.24.0"`` -> ``(5, 24, 0)``; ``(0,)`` when the package is not installed.
@@ -52,6 +54,7 @@ def autocast_dtype(device: str, dtype: torch.dtype) -> torch.dtype | None:
     return None
 
 
+@contract(name=Text())
 def image_processor_class(name: str) -> Any:
     """A transformers image processor class that works without torchvision.
 
@@ -94,6 +97,7 @@ def output_cache(output: Any) -> Any:
     return None
 
 
+@contract(processor=Duck(("apply_chat_template",), "a transformers processor"))
 def processor_call_kwargs(processor: Any, **kwargs: Any) -> dict[str, Any]:
     """Keyword arguments for the processor call inside ``processor.apply_chat_template``
     (e.g. ``padding=True``): transformers 5.2x wants them in ``processor_kwargs={...}``,

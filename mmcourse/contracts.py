@@ -92,7 +92,8 @@ class Int(Spec):
         return int(value)
 
     def example(self) -> int:
-        return self.min if self.min is not None and self.min > 0 else max(self.min or 0, 1) if self.max != 0 else 0
+        lo = 1 if self.min is None else max(self.min, 1)
+        return lo if self.max is None or lo <= self.max else self.max
 
     def bad(self) -> list[tuple[str, Any]]:
         out = [("bool", True), ("float", 2.5), ("string", "3"), ("None", None)]
@@ -101,6 +102,33 @@ class Int(Spec):
         if self.max is not None:
             out.append(("above max", self.max + 1))
         return out
+
+
+@dataclass(frozen=True)
+class IntRange(Spec):
+    """An int in ``[min, max]``, or an inclusive range ``(lo, hi)`` with min <= lo <= hi <= max."""
+
+    min: int
+    max: int
+
+    @property
+    def expected(self) -> str:  # type: ignore[override]
+        return f"an int in {self.min}..{self.max} or a range (lo, hi) within it"
+
+    def check(self, value: Any, name: str) -> Any:
+        pair = value if isinstance(value, tuple) else (value, value)
+        if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in pair):
+            self.fail(name, value, error=TypeError)
+        if not self.min <= pair[0] <= pair[1] <= self.max:
+            self.fail(name, value)
+        return value
+
+    def example(self) -> int:
+        return self.min
+
+    def bad(self) -> list[tuple[str, Any]]:
+        return [("below", self.min - 1), ("above", self.max + 1), ("reversed", (self.max, self.min)),
+                ("float", 1.5), ("string", "2")]
 
 
 @dataclass(frozen=True)
@@ -242,26 +270,30 @@ class ListOf(Spec):
 
 @dataclass(frozen=True)
 class Choice(Spec):
-    """One of ``options`` (strings); ``aliases`` map other spellings onto them."""
+    """One of ``options`` (strings; or a function returning them, for registries that fill up
+    after the module is imported); ``aliases`` map other spellings onto them."""
 
-    options: tuple[str, ...]
+    options: tuple[str, ...] | Callable[[], Iterable[str]]
     aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def known(self) -> tuple[str, ...]:
+        return tuple(self.options() if callable(self.options) else self.options)
 
     @property
     def expected(self) -> str:  # type: ignore[override]
-        return f"one of {list(self.options)}"
+        return f"one of {list(self.known())}"
 
     def check(self, value: Any, name: str) -> str:
         if not isinstance(value, str):
             self.fail(name, value, error=TypeError)
         value = self.aliases.get(value, value)
-        if value not in self.options:
-            close = [o for o in self.options if o.lower() == value.strip().lower()]
+        if value not in self.known():
+            close = [o for o in self.known() if o.lower() == value.strip().lower()]
             self.fail(name, value, f"did you mean {close[0]!r}?" if close else "")
         return value
 
     def example(self) -> str:
-        return self.options[0]
+        return self.known()[0]
 
     def bad(self) -> list[tuple[str, Any]]:
         return [("unknown name", "no-such-option"), ("not a string", 3), ("empty", "")]
@@ -374,10 +406,14 @@ class Images(Spec):
 
     def bad(self) -> list[tuple[str, Any]]:
         good = self.example()
-        return [("uint8", (good * 255).to(torch.uint8)), ("numpy", good[0].permute(1, 2, 0).numpy()),
-                ("one image", good[0]), ("channels last", good.permute(0, 2, 3, 1)),
-                ("nan", good.clone().fill_(float("nan"))), ("0-255 floats", good * 255),
-                ("int64", good.long()), ("rank 2", good[0, 0]), ("list", [good[0]]), ("empty batch", good[:0])]
+        out = [("uint8", (good * 255).to(torch.uint8)), ("numpy", good[0].permute(1, 2, 0).numpy()),
+               ("one image", good[0]), ("channels last", good.permute(0, 2, 3, 1)), ("int64", good.long()),
+               ("rank 2", good[0, 0]), ("list", [good[0]]), ("empty batch", good[:0])]
+        if self.finite:
+            out.append(("nan", good.clone().fill_(float("nan"))))
+        if self.range01:
+            out.append(("0-255 floats", good * 255))
+        return out
 
 
 @dataclass(frozen=True)
@@ -432,6 +468,8 @@ class Vectors(Spec):
         if isinstance(value, np.ndarray):
             arr = value
         elif isinstance(value, torch.Tensor):
+            if not value.is_floating_point():
+                self.fail(name, value, f"convert it with {name}.float()", TypeError)
             arr = value.detach().float().cpu().numpy()
         else:
             self.fail(name, value, error=TypeError)
@@ -460,6 +498,7 @@ class Tensor(Spec):
     rank: int | tuple[int, ...] | None = None
     kind: str = "any"
     what: str = ""  # e.g. "(batch, classes) logits"
+    finite: bool = True  # False inside forward passes: scanning the values would sync a GPU every step
 
     @property
     def expected(self) -> str:  # type: ignore[override]
@@ -482,7 +521,7 @@ class Tensor(Spec):
             self.fail(name, value, f"class ids are integers: {name}.long()", TypeError)
         if self.kind == "bool" and value.dtype != torch.bool:
             self.fail(name, value, f"convert it with {name}.bool()", TypeError)
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        if self.finite and value.is_floating_point() and not bool(torch.isfinite(value).all()):
             self.fail(name, value, "it holds NaN or inf")
         return value
 
@@ -499,9 +538,10 @@ class Tensor(Spec):
         good = self.example()
         out: list[tuple[str, Any]] = [("numpy", good.numpy()), ("list", good.tolist())]
         if self.rank is not None:
-            out.append(("wrong rank", good[None]))
+            ranks = (self.rank,) if isinstance(self.rank, int) else self.rank
+            out.append(("wrong rank", good.reshape(*good.shape, *([1] * (max(ranks) + 1 - good.dim())))))
         if self.kind == "float":
-            out += [("nan", good.clone().fill_(float("nan"))), ("int", good.long())]
+            out += [("int", good.long())] + ([("nan", good.clone().fill_(float("nan")))] if self.finite else [])
         if self.kind == "int":
             out.append(("float", good.float() + 0.5))
         return out
@@ -530,10 +570,35 @@ class Instance(Spec):
         return value
 
     def example(self) -> Any:
-        return None
+        return None  # no generic instance: tests build one per type
 
     def bad(self) -> list[tuple[str, Any]]:
-        return [("a string", "model"), ("a number", 3)] + ([] if self.optional else [("None", None)])
+        out = [(label, v) for label, v in [("a string", "model"), ("a number", 3), ("a list", [1])]
+               if not isinstance(v, self.types)]
+        return out + ([] if self.optional else [("None", None)])
+
+
+@dataclass(frozen=True)
+class Duck(Spec):
+    """Any object with the named attributes (e.g. a transformers processor or tokenizer)."""
+
+    attrs: tuple[str, ...]
+    what: str
+
+    @property
+    def expected(self) -> str:  # type: ignore[override]
+        return f"{self.what} (an object with {', '.join(self.attrs)})"
+
+    def check(self, value: Any, name: str) -> Any:
+        if any(not hasattr(value, a) for a in self.attrs):
+            self.fail(name, value, error=TypeError)
+        return value
+
+    def example(self) -> Any:
+        return type("Example", (), {a: staticmethod(lambda *args, **kwargs: None) for a in self.attrs})()
+
+    def bad(self) -> list[tuple[str, Any]]:
+        return [("a string", "processor"), ("None", None)]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 
 from . import text
-from .contracts import Int, Texts, contract
+from .contracts import Bool, Instance, Int, Tensor, Texts, contract
 from .data.vocabulary import PAIR_NAMES
 from .models.clip import CLIP, CLIPConfig, CNNTower, clip_loss, siglip_loss
 from .zeroshot import CLIP_PROMPTS
@@ -55,6 +55,7 @@ def shapes_clip(tokenizer: text.WordTokenizer, *, embed_dim: int = 64, tower_cha
     return model
 
 
+@contract(features=Tensor(rank=2, kind="float", what="(batch, dim) embeddings"))
 def gather_features(features: torch.Tensor) -> torch.Tensor:
     """Every process's ``features`` (B, D), concatenated in rank order: (W x B, D) for W
     processes; a plain run returns ``features`` unchanged.
@@ -77,6 +78,8 @@ def gather_features(features: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts)
 
 
+@contract(model=Instance(CLIP, "a models.clip.CLIP"), batch=Instance((tuple, list), "(images, token ids)"),
+          gather=Bool())
 def contrastive_loss(model: CLIP, batch: tuple[torch.Tensor, torch.Tensor], *, gather: bool = True) -> torch.Tensor:
     """The loss for :func:`mmcourse.train.fit`: symmetric InfoNCE on a batch of
     ``(images, token ids)``, the i-th image matching the i-th caption.
@@ -97,6 +100,7 @@ def contrastive_loss(model: CLIP, batch: tuple[torch.Tensor, torch.Tensor], *, g
     return clip_loss(scale * image_emb @ text_emb.T)  # (W x B, W x B): the whole global batch
 
 
+@contract(model=Instance(CLIP, "a models.clip.CLIP"), batch=Instance((tuple, list), "(images, token ids)"))
 def sigmoid_loss(model: CLIP, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """Like :func:`contrastive_loss` with SigLIP's sigmoid loss instead of InfoNCE.
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .contracts import Choice, Instance, Int, contract
+from .contracts import Choice, Duck, Images, Instance, Int, Texts, contract, same_length
 from .data import Batches, make_pope, make_qa, make_shapes
 from .data.instructions import (
     InstructionSet,
@@ -45,7 +45,7 @@ _VLM = Instance(VLM, "build one with instruct.new_vlm(...) or zoo.load('vlm-shap
 
 
 @contract(clip=Instance(CLIP, "e.g. zoo.load('clip-shapes')"),
-          language_model=Instance(nn.Module, "e.g. zoo.load('lm-shapes')"),
+          language_model=Duck(("get_input_embeddings", "config"), "a transformers causal LM, e.g. zoo.load('lm-shapes')"),
           connector=Choice(CONNECTORS), num_queries=Int(min=1))
 def new_vlm(clip: CLIP, language_model: nn.Module, *, connector: str = "mlp2x_gelu", num_queries: int = 8,
             position: float = 0.0) -> VLM:
@@ -184,7 +184,8 @@ def evaluate_pope(vlm: VLM, data: ShapesData, *, negatives: str = "random", seed
     return vqa.pope_scores(preds, [q.answer for q in probes])
 
 
-@contract(language_model=Instance(nn.Module), data=Instance(ShapesData))
+@contract(language_model=Duck(("generate", "config"), "a transformers causal LM, e.g. zoo.load('lm-shapes')"),
+          data=Instance(ShapesData))
 def text_vqa_accuracy(language_model: nn.Module, tokenizer: Any, data: ShapesData, qas: Sequence[QA]) -> float:
     """Exact match of a text-only LM answering questions about scenes described in words.
 
@@ -225,6 +226,8 @@ def fit_vilt(vilt: nn.Module, tokenizer: Any, images: torch.Tensor, questions: S
                cfg=cfg, desc="ViLT", progress=progress)
 
 
+@contract(same_length("images", "questions"), vilt=Instance(nn.Module), images=Images(channels=3),
+          questions=Texts(), vocabulary=Texts())
 @torch.no_grad()
 def vilt_answer(vilt: nn.Module, tokenizer: Any, images: torch.Tensor, questions: Sequence[str],
                 vocabulary: Sequence[str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .contracts import check_images
+from .contracts import Images, Int, Tensor, check_images, contract
 
 
 def _check_patch_size(patch_size: int, H: int, W: int) -> None:
@@ -21,6 +21,7 @@ def _check_patch_size(patch_size: int, H: int, W: int) -> None:
                          f"crop or resize to a multiple of {patch_size}")
 
 
+@contract(images=Images(range01=False), patch_size=Int(min=1))
 def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
     """(B, C, H, W) -> (B, N, C*P*P) with N = (H/P) * (W/P) patches in row-major order.
 
@@ -34,6 +35,8 @@ def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
     return x.reshape(B, (H // P) * (W // P), C * P * P)
 
 
+@contract(patches=Tensor(rank=3, kind="float", what="(batch, patches, C*P*P)"), patch_size=Int(min=1),
+          height=Int(min=1), width=Int(min=1), channels=Int(min=1))
 def unpatchify(patches: torch.Tensor, patch_size: int, height: int, width: int, channels: int = 3
                ) -> torch.Tensor:
     """The inverse of :func:`patchify`: (B, N, C*P*P) -> (B, C, H, W)."""
@@ -50,6 +53,7 @@ def unpatchify(patches: torch.Tensor, patch_size: int, height: int, width: int, 
     return x.reshape(B, channels, height, width)
 
 
+@contract(height=Int(min=1), width=Int(min=1), patch_size=Int(min=1))
 def num_patches(height: int, width: int, patch_size: int) -> int:
     """How many tokens a ViT makes of an image (without the CLS token)."""
     _check_patch_size(patch_size, height, width)

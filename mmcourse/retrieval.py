@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .contracts import Choice, Int, Tensor, Vectors, contract
+
 BACKENDS = ("exact", "faiss-flat", "faiss-ivf", "faiss-hnsw")
 
 
@@ -35,6 +37,8 @@ class EmbeddingIndex:
     Used in: chapter 02
     """
 
+    @contract(dim=Int(min=1), backend=Choice(BACKENDS), nlist=Int(min=1), nprobe=Int(min=1), hnsw_m=Int(min=2),
+              ef_search=Int(min=1))
     def __init__(self, dim: int, backend: str = "exact", *, normalize: bool = True, nlist: int = 256,
                  nprobe: int = 16, hnsw_m: int = 32, ef_search: int = 128) -> None:
         if backend not in BACKENDS:
@@ -66,6 +70,7 @@ class EmbeddingIndex:
             x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
         return np.ascontiguousarray(x, dtype=np.float32)
 
+    @contract(vectors=Vectors())
     def add(self, vectors: torch.Tensor | np.ndarray) -> EmbeddingIndex:
         """Append vectors (ids continue from the current size). An IVF index is trained
         (k-means) on the first batch it is given."""
@@ -81,6 +86,7 @@ class EmbeddingIndex:
             self._faiss.add(x)
         return self
 
+    @contract(queries=Vectors(), k=Int(min=1))
     def search(self, queries: torch.Tensor | np.ndarray, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The ``k`` most similar items per query: (scores (Q, k), ids (Q, k)), best first."""
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
@@ -103,6 +109,7 @@ class EmbeddingIndex:
         return torch.cat(out_s), torch.cat(out_i)
 
 
+@contract(approx_ids=Tensor(rank=2, kind="int"), exact_ids=Tensor(rank=2, kind="int"))
 def recall_vs_exact(approx_ids: torch.Tensor, exact_ids: torch.Tensor) -> float:
     """Average fraction of the exact top-k that an approximate search also returned.
 

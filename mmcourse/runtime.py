@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .contracts import Bool, Choice, Float, Int, Maybe, Text, contract
+
 PROFILES = ("auto", "tiny", "full")
 
 METRICS_ENV = "MMCOURSE_METRICS"
@@ -91,6 +93,7 @@ def hub_offline() -> bool:
     return _env_flag("HF_HUB_OFFLINE")
 
 
+@contract(profile=Choice(PROFILES))
 def resolve_profile(profile: str = "auto") -> str:
     """Turn ``"auto" | "tiny" | "full"`` (or ``$MMCOURSE_PROFILE``) into ``"tiny"``/``"full"``.
     """
@@ -141,6 +144,7 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+@contract(seed=Int(min=0))
 def seed_everything(seed: int) -> None:
     """Seed python's ``random``, NumPy and torch (CPU and CUDA)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -152,6 +156,8 @@ def seed_everything(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
+@contract(profile=Choice(PROFILES), seed=Int(min=0), device=Maybe(Choice(("cpu", "cuda", "mps"))),
+          threads=Maybe(Int(min=1)), verbose=Bool())
 def setup(
     profile: str = "auto",
     seed: int = 0,
@@ -195,6 +201,7 @@ def setup(
     return cfg
 
 
+@contract(name=Text(), value=Float())
 def log_metric(name: str, value: float) -> float:
     """Record a notebook's key result so ``make course`` can list it in ``build/summary.md``.
 

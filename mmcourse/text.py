@@ -14,11 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .contracts import Bool, Instance, Int, Texts, contract
+
 PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
 SPECIALS = (PAD, UNK, BOS, EOS)
 _WORD = re.compile(r"\w+|[^\w\s]")
 
 
+@contract()
 def packaged_documents() -> dict[str, str]:
     """English documents that ship with scikit-learn: ``{name: text}``.
 
@@ -33,6 +36,7 @@ def packaged_documents() -> dict[str, str]:
     return docs
 
 
+@contract(text=Instance(str, "a string of prose"), min_words=Int(min=1))
 def sentences(text: str, min_words: int = 3) -> list[str]:
     """Split prose into sentences (RST markup lines dropped), keeping those of ``min_words``+.
 
@@ -63,6 +67,7 @@ class CharTokenizer:
     vocab: dict[str, int]
 
     @classmethod
+    @contract(texts=Texts())
     def train(cls, texts: Iterable[str]) -> CharTokenizer:
         chars = sorted({ch for t in _check_texts(texts) for ch in t})
         return cls({tok: i for i, tok in enumerate([*SPECIALS, *chars])})
@@ -89,6 +94,7 @@ class WordTokenizer:
     vocab: dict[str, int]
 
     @classmethod
+    @contract(texts=Texts(), max_vocab=Int(min=5))
     def train(cls, texts: Iterable[str], max_vocab: int = 5000) -> WordTokenizer:
         if max_vocab <= len(SPECIALS):
             raise ValueError(f"max_vocab must exceed the {len(SPECIALS)} special tokens; got {max_vocab}")
@@ -120,6 +126,7 @@ class BPETokenizer:
         self.tokenizer = tokenizer
 
     @classmethod
+    @contract(texts=Texts(), vocab_size=Int(min=300), lowercase=Bool())
     def train(cls, texts: Iterable[str], vocab_size: int = 1000, lowercase: bool = True) -> BPETokenizer:
         from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -150,6 +157,7 @@ class BPETokenizer:
         return self.tokenizer.get_vocab_size()
 
 
+@contract(tokenizers=Instance(dict, "a dict of name -> tokenizer"), texts=Texts())
 def compare(tokenizers: dict[str, object], texts: Sequence[str]) -> list[dict[str, float | int | str]]:
     """Vocabulary size, mean tokens per text and the share of ``[UNK]`` tokens on ``texts``.
 
@@ -166,6 +174,7 @@ def compare(tokenizers: dict[str, object], texts: Sequence[str]) -> list[dict[st
     return rows
 
 
+@contract(texts=Texts(), context_length=Int(min=2), truncate=Bool())
 def encode_batch(tokenizer, texts: Sequence[str], context_length: int, *, truncate: bool = False):
     """Token ids of several texts as a (B, context_length) tensor: [BOS] text [EOS] [PAD]...
 

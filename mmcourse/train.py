@@ -31,6 +31,7 @@ from tqdm.auto import tqdm as tqdm_auto
 from tqdm.std import tqdm as tqdm_text
 
 from .compat import autocast_dtype
+from .contracts import Choice, Float, Instance, Int, Maybe, contract
 from .runtime import RunConfig
 
 Batch = Any
@@ -101,6 +102,7 @@ def classification_loss(model: nn.Module, batch: Batch) -> torch.Tensor:
     return F.cross_entropy(model(x), y)
 
 
+@contract(step=Int(min=1), base_lr=Float(min=0), steps=Int(min=1), warmup=Int(min=0), schedule=Choice(("constant", "cosine")))
 def lr_at(step: int, *, base_lr: float, steps: int, warmup: int = 0, schedule: Schedule = "constant") -> float:
     """The learning rate at ``step`` (1 = the first step): a linear warm-up over ``warmup``
     steps, then constant, or a cosine from ``base_lr`` down to 0 at ``steps``
@@ -151,6 +153,7 @@ def _shard(batch: Batch, rank: int, world: int) -> Batch:
     return batch
 
 
+@contract(model=Instance(nn.Module), optimizer=Instance(torch.optim.Optimizer), clip_grad=Maybe(Float(min=0, open_min=True)))
 def train_step(model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer, *,
                loss_fn: LossFn = classification_loss, clip_grad: float | None = None,
                scaler: torch.amp.GradScaler | None = None, amp_dtype: torch.dtype | None = None) -> float:
@@ -230,6 +233,9 @@ def _check_fit_arguments(model: Any, data: Any, steps: Any, eval_every: Any, cli
         raise TypeError("loss_fn must be callable as loss_fn(model, batch)")
 
 
+@contract(model=Instance(nn.Module, "any torch.nn.Module"), steps=Int(min=1), lr=Float(min=0, open_min=True),
+          weight_decay=Float(min=0), warmup=Int(min=0), schedule=Choice(("constant", "cosine")),
+          clip_grad=Maybe(Float(min=0, open_min=True)), eval_every=Maybe(Int(min=1)), time_limit=Maybe(Float(min=0, open_min=True)))
 def fit(
     model: nn.Module,
     data: Iterable[Batch] | Callable[[], Batch],

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .contracts import Bool, Int, contract
+
 
 def check_clip(clip: torch.Tensor, name: str = "clip") -> tuple[int, int, int, int]:
     """Validate a (T, C, H, W) clip and return its shape."""
@@ -38,6 +40,7 @@ def _check_counts(num_frames: int, k: int) -> None:
                          "lower k, or loop/pad the clip first")
 
 
+@contract(num_frames=Int(min=1), k=Int(min=1))
 def sample_uniform(num_frames: int, k: int) -> list[int]:
     """``k`` evenly spaced frame indices (the centre of each of ``k`` equal stretches).
 
@@ -47,6 +50,7 @@ def sample_uniform(num_frames: int, k: int) -> list[int]:
     return [int((i + 0.5) * num_frames / k) for i in range(k)]
 
 
+@contract(num_frames=Int(min=1), k=Int(min=1), seed=Int(min=0))
 def sample_random(num_frames: int, k: int, seed: int = 0) -> list[int]:
     """``k`` distinct frames chosen at random, in temporal order.
 
@@ -57,6 +61,7 @@ def sample_random(num_frames: int, k: int, seed: int = 0) -> list[int]:
     return sorted(rng.choice(num_frames, size=k, replace=False).tolist())
 
 
+@contract(num_frames=Int(min=1), k=Int(min=1), train=Bool(), seed=Int(min=0))
 def sample_segments(num_frames: int, k: int, *, train: bool = True, seed: int = 0) -> list[int]:
     """TSN sampling: one frame from each of ``k`` equal segments -- a random one when
     ``train``, the middle one otherwise. Always covers the whole clip.
@@ -73,6 +78,7 @@ def sample_segments(num_frames: int, k: int, *, train: bool = True, seed: int = 
     return [int(rng.integers(s, e)) for s, e in zip(starts, ends)]
 
 
+@contract(frames=Int(min=1), height=Int(min=1), width=Int(min=1), channels=Int(min=1))
 def clip_bytes(frames: int, height: int, width: int, channels: int = 3, dtype: torch.dtype = torch.uint8
                ) -> int:
     """Memory of a decoded clip in bytes.
@@ -83,6 +89,7 @@ def clip_bytes(frames: int, height: int, width: int, channels: int = 3, dtype: t
     return frames * channels * height * width * itemsize
 
 
+@contract(frames=Int(min=1), height=Int(min=1), width=Int(min=1), patch_size=Int(min=1), tubelet=Int(min=1))
 def video_tokens(frames: int, height: int, width: int, patch_size: int, tubelet: int = 1) -> int:
     """How many tokens a video transformer makes: (T / t) * (H / P) * (W / P).
 

@@ -14,10 +14,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from PIL import Image
 
+from .contracts import Duck, Instance, Int, ListOf, contract
 from .train import History
 
 
+@contract(img=Instance((torch.Tensor, np.ndarray, Image.Image), "an image: a tensor, a NumPy array or a PIL image"))
 def to_numpy_image(img: Any) -> np.ndarray:
     """A (3, H, W) / (H, W, 3) / (H, W) tensor, array or PIL image -> (H, W[, 3]) array in [0, 1].
 
@@ -39,6 +42,7 @@ def to_numpy_image(img: Any) -> np.ndarray:
     return np.clip(arr.astype(np.float32), 0.0, 1.0)
 
 
+@contract(ncols=Int(min=1))
 def image_grid(
     images: Sequence[Any] | torch.Tensor,
     captions: Sequence[str] | None = None,
@@ -82,6 +86,7 @@ def image_grid(
     return fig
 
 
+@contract(matrix=Instance((torch.Tensor, np.ndarray), "a 2-D tensor or NumPy array"))
 def heatmap(
     matrix: torch.Tensor | np.ndarray,
     row_labels: Sequence[str] | None = None,
@@ -130,6 +135,7 @@ def heatmap(
     return fig
 
 
+@contract(history=Instance(History, "the History that fit() returns"), smooth=Int(min=1))
 def plot_history(history: History, *, title: str | None = None, smooth: int = 20) -> Figure:
     """Loss per step (raw and smoothed) and, if any, the evaluation metrics.
 
@@ -167,6 +173,7 @@ def plot_history(history: History, *, title: str | None = None, smooth: int = 20
     return fig
 
 
+@contract(values=Instance(Mapping, "a dict of name -> value"))
 def bar(values: Mapping[str, float], *, title: str | None = None, xlabel: str | None = None) -> Figure:
     """A horizontal bar chart of named values (probabilities, scores)."""
     if not values:
@@ -183,6 +190,7 @@ def bar(values: Mapping[str, float], *, title: str | None = None, xlabel: str | 
     return fig
 
 
+@contract(rows=ListOf(Instance(Mapping, "a dict"), "dicts (one per row)"))
 def table(rows: Sequence[Mapping[str, Any]], *, floatfmt: str = ".3g", display: bool = True) -> str:
     """Show a list of dicts as a Markdown table (returned as text as well).
 
@@ -203,13 +211,30 @@ def table(rows: Sequence[Mapping[str, Any]], *, floatfmt: str = ".3g", display: 
     return text
 
 
+def _without_contracts(src: str) -> str:
+    """Source without its ``@contract(...)`` decorators: they say what the arguments may be,
+    the lesson is the code below them."""
+    out, depth = [], 0
+    for line in src.splitlines(keepends=True):
+        if depth == 0 and line.lstrip().startswith("@contract("):
+            depth = line.count("(") - line.count(")")
+            continue
+        if depth > 0:
+            depth += line.count("(") - line.count(")")
+            continue
+        out.append(line)
+    return "".join(out)
+
+
+@contract(obj=Duck(("__name__",), "a function, class or module with source code"))
 def show_source(obj: Any, *, display: bool = True) -> str:
-    """Display the source code of a package function or class (instead of copying it).
+    """Display the source code of a package function or class (instead of copying it),
+    without the argument contracts.
 
     Used in: chapters 00, 02, 03
     """
     try:
-        src = inspect.getsource(obj)
+        src = _without_contracts(inspect.getsource(obj))
     except (TypeError, OSError) as err:
         raise TypeError(f"obj must be a Python function, class or module with source; got {obj!r}") from err
     if display:

@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .contracts import Function, Instance, contract
+
 
 def headless() -> bool:
     """True when widgets cannot be shown: ``$MMCOURSE_HEADLESS=1`` or not in a kernel."""
@@ -42,6 +44,7 @@ def _show(result: Any) -> None:
         display(result)
 
 
+@contract(fn=Function(), controls=Instance(Mapping, "a dict of argument name -> widget or abbreviation"))
 def demo(
     fn: Callable[..., Any],
     controls: Mapping[str, Any],

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from .contracts import Images, Instance, Tensor, Texts, contract
+from .contracts import Duck, Images, Tensor, Texts, contract
 from .data.vocabulary import PAIR_NAMES, correct_articles
 
 #: The prompt ensemble used for shapes (every phrasing the training captions use).
 CLIP_PROMPTS = ("a {}", "a photo of a {}", "there is a {}", "a small {}", "a large {}")
 
-_MODEL = Instance(torch.nn.Module, "a CLIP-style model with encode_image and encode_text, e.g. zoo.load('clip-shapes')")
+_CLIP_STYLE = Duck(("encode_image", "encode_text"), "a CLIP-style model, e.g. zoo.load('clip-shapes')")
 
 
 def _templates(templates: Sequence[str]) -> list[str]:
@@ -29,7 +29,7 @@ def _templates(templates: Sequence[str]) -> list[str]:
     return templates
 
 
-@contract(model=_MODEL, classnames=Texts())
+@contract(model=_CLIP_STYLE, classnames=Texts())
 @torch.no_grad()
 def class_embeddings(model: torch.nn.Module, classnames: Sequence[str],
                      templates: Sequence[str] = ("a {}",)) -> torch.Tensor:
@@ -44,7 +44,7 @@ def class_embeddings(model: torch.nn.Module, classnames: Sequence[str],
     return F.normalize(torch.stack(per_template).mean(0), dim=-1)
 
 
-@contract(model=_MODEL, images=Images(channels=3), class_emb=Tensor(rank=2, kind="float", what="(classes, dim)"))
+@contract(model=_CLIP_STYLE, images=Images(channels=3), class_emb=Tensor(rank=2, kind="float", what="(classes, dim)"))
 @torch.no_grad()
 def classify(model: torch.nn.Module, images: torch.Tensor, class_emb: torch.Tensor,
              batch_size: int = 500) -> torch.Tensor:
@@ -60,7 +60,7 @@ def classify(model: torch.nn.Module, images: torch.Tensor, class_emb: torch.Tens
     return feats @ class_emb.T
 
 
-@contract(model=_MODEL, images=Images(channels=3), labels=Tensor(rank=1, kind="int"))
+@contract(model=_CLIP_STYLE, images=Images(channels=3), labels=Tensor(rank=1, kind="int"))
 def pair_accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
                   templates: Sequence[str] = CLIP_PROMPTS) -> float:
     """Zero-shot accuracy over the 30 colour-shape pairs of the shapes data, with the

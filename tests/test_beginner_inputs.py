@@ -56,7 +56,7 @@ def test_colour_is_accepted_as_a_spelling_of_color():
     ds = data.make_shapes(4, seed=0)
     assert torch.equal(ds.label("colour"), ds.label("color"))
     assert ds.class_names("colour") == list(data.COLORS)
-    with pytest.raises(ValueError, match=r"target='hue'.*expected one of"):
+    with pytest.raises(ValueError, match=r"target must be one of \['shape'.*got str 'hue'"):
         ds.label("hue")
 
 

@@ -67,5 +67,5 @@ def test_widget_demo_degrades_to_static_figures(monkeypatch):
     assert widgets.headless()
     with pytest.raises(ValueError, match="controls"):
         widgets.demo(draw, {})
-    with pytest.raises(TypeError, match="fn must be callable"):
+    with pytest.raises(TypeError, match="fn must be a callable"):
         widgets.demo(3, {"a": [1]})

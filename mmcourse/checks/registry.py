@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from ..contracts import Text, contract
+
 GRADE_LOG_ENV = "MMCOURSE_GRADE_LOG"
 
 CheckFn = Callable[[Any], None]
@@ -57,6 +59,7 @@ def available() -> list[str]:
     return sorted(REGISTRY)
 
 
+@contract(name=Text())
 def run(name: str, obj: Any) -> CheckResult:
     """Run one check without printing or raising; returns the :class:`CheckResult`.
 
@@ -82,6 +85,7 @@ def run(name: str, obj: Any) -> CheckResult:
     return CheckResult(name, True, "", "passed", time.perf_counter() - start)
 
 
+@contract(name=Text())
 def check(name: str, obj: Any) -> CheckResult:
     """Check the learner's ``obj`` against the reference for ``name``; print and record.
 

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import torch
 
+from ..contracts import Int, contract
+
 
 class Batches:
     """Re-iterable mini-batches over tensors that share their first dimension.
@@ -17,6 +19,7 @@ class Batches:
     Used in: chapters 00, 01, 02
     """
 
+    @contract(batch_size=Int(min=1), seed=Int(min=0))
     def __init__(
         self,
         *tensors: torch.Tensor,

@@ -7,10 +7,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..contracts import Choice, Float, Int, contract
 from .render import render
 from .vocabulary import COLORS, SHAPES
 
 
+@contract(frames=Int(min=1), size=Int(min=8), color=Choice(tuple(COLORS)), shape=Choice(SHAPES),
+          radius=Float(min=0, max=0.5, open_min=True), noise=Float(min=0, max=1), seed=Int(min=0))
 def moving_shape(frames: int = 16, size: int = 32, *, color: str = "red", shape: str = "circle",
                  start: tuple[float, float] = (0.2, 0.5), end: tuple[float, float] = (0.8, 0.5),
                  radius: float = 0.15, noise: float = 0.02, seed: int = 0) -> torch.Tensor:
@@ -19,12 +22,6 @@ def moving_shape(frames: int = 16, size: int = 32, *, color: str = "red", shape:
 
     Used in: chapter 01
     """
-    if isinstance(frames, bool) or not isinstance(frames, int) or frames <= 0:
-        raise ValueError(f"frames must be a positive int; got {frames!r}")
-    if color not in COLORS:
-        raise ValueError(f"color: unknown colour {color!r}; known colours: {list(COLORS)}")
-    if shape not in SHAPES:
-        raise ValueError(f"shape: unknown shape {shape!r}; known shapes: {list(SHAPES)}")
     t = np.linspace(0.0, 1.0, frames)[:, None]
     centers = ((1 - t) * np.array(start) + t * np.array(end)) * size  # (T, 2)
     col = np.full((frames, 1), list(COLORS).index(color))
@@ -35,6 +32,7 @@ def moving_shape(frames: int = 16, size: int = 32, *, color: str = "red", shape:
     return torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous()
 
 
+@contract()
 def skimage_gif() -> torch.Tensor:
     """The animated GIF that ships with scikit-image (``no_time_for_that_tiny.gif``, 24
     frames, 25 pixels high and 14 wide) as a (T, 3, H, W) float clip in [0, 1].

@@ -15,7 +15,9 @@ from typing import Any
 import torch
 
 from ..chat import ASSISTANT, EOS, assistant, build_prompt, make_tokenizer, user
+from ..contracts import Instance, ListOf, Tensor, Texts, contract
 from .shapes import ShapesData, make_qa, make_shapes
+from .vocabulary import SceneObject
 from .words import QA
 
 IGNORE_INDEX = -100  # labels the loss skips (the default ignore_index of PyTorch's cross_entropy)
@@ -29,6 +31,7 @@ def _tokenizer_corpus() -> tuple[str, ...]:
     return (*sample.captions, *(f"{q.question} {q.answer}" for q in qas))
 
 
+@contract()
 def shapes_chat_tokenizer() -> Any:
     """The course's VLM tokenizer: every word of shapes captions, questions and answers
     (built from a fixed sample, so its ids never change), plus the chat words. Each call
@@ -52,12 +55,14 @@ class Conversation:
     answer: str  # the last assistant turn
 
 
+@contract(data=Instance(ShapesData, "make it with data.make_shapes(...)"))
 def caption_conversations(data: ShapesData) -> list[Conversation]:
     """Stage 1: "describe the image." -> the caption, one per image.
     """
     return [Conversation(i, [user(DESCRIBE), assistant(c)], "caption", c) for i, c in enumerate(data.captions)]
 
 
+@contract(qas=ListOf(Instance(QA), "QA records from data.make_qa"))
 def qa_conversations(qas: Sequence[QA]) -> list[Conversation]:
     """Stage 2: one question and its answer per conversation.
 
@@ -66,6 +71,7 @@ def qa_conversations(qas: Sequence[QA]) -> list[Conversation]:
     return [Conversation(q.index, [user(q.question), assistant(q.answer)], q.kind, q.answer) for q in qas]
 
 
+@contract(qas=ListOf(Instance(QA), "QA records from data.make_qa"))
 def two_turn_conversations(qas: Sequence[QA]) -> list[Conversation]:
     """Chats of two questions about the same image (the image comes with the first):
     consecutive QAs about one image are paired, so the model learns to answer in context.
@@ -97,6 +103,7 @@ class InstructionSet:
         return self.input_ids.shape[0]
 
 
+@contract(messages=Instance((list, tuple), "a list of chat.user(...) / chat.assistant(...) messages"))
 def encode_conversation(tokenizer: Any, messages: Sequence[dict[str, Any]]) -> tuple[list[int], list[int]]:
     """Token ids of ``build_prompt(messages)`` and labels that keep only what the assistant says.
 
@@ -121,6 +128,7 @@ def encode_conversation(tokenizer: Any, messages: Sequence[dict[str, Any]]) -> t
     return ids, labels
 
 
+@contract(conversations=ListOf(Instance(Conversation), "Conversation records"))
 def encode_conversations(tokenizer: Any, conversations: Sequence[Conversation]) -> InstructionSet:
     """Tokenise and right-pad a list of conversations.
 
@@ -143,6 +151,7 @@ def encode_conversations(tokenizer: Any, conversations: Sequence[Conversation]) 
                           [c.kind for c in conversations], [c.answer for c in conversations], questions)
 
 
+@contract(questions=Texts())
 def generation_prompts(tokenizer: Any, questions: Sequence[str], *, image: bool = True
                        ) -> tuple[torch.Tensor, torch.Tensor]:
     """Left-padded ids and mask of ``USER: <image> question ASSISTANT:`` for each question.
@@ -159,6 +168,7 @@ def generation_prompts(tokenizer: Any, questions: Sequence[str], *, image: bool 
     return enc.input_ids, enc.attention_mask
 
 
+@contract(new_tokens=Tensor(rank=2, kind="int", what="(batch, new tokens) ids"))
 def decode_answers(tokenizer: Any, new_tokens: torch.Tensor) -> list[str]:
     """Generated ids -> strings, stopping at ``</s>``."""
     eos = tokenizer.convert_tokens_to_ids(EOS)
@@ -169,6 +179,7 @@ def decode_answers(tokenizer: Any, new_tokens: torch.Tensor) -> list[str]:
     return out
 
 
+@contract(objects=ListOf(Instance(SceneObject), "SceneObject records, e.g. ShapesData.objects(i)"))
 def scene_words(objects: Sequence[Any]) -> str:
     """A scene written out word by word, object by object: ``"red circle top left , blue cross
     bottom right"`` (single objects: ``"red circle left"``).
@@ -181,6 +192,7 @@ def scene_words(objects: Sequence[Any]) -> str:
     return " , ".join(f"{o.color} {o.shape} {o.vpos} {o.hpos}" for o in objects)
 
 
+@contract(data=Instance(ShapesData), qas=ListOf(Instance(QA), "QA records"))
 def text_conversations(data: ShapesData, qas: Sequence[QA]) -> list[str]:
     """Text-only pretraining for the language model: scenes *described in words*, then a
     question (or "describe the image.") and its answer, in the chat format.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..contracts import Choice, Float, Int, Text, contract
 from .shapes import make_shapes
 from .vocabulary import COLORS, SHAPES, correct_articles
 
@@ -39,6 +40,7 @@ class MatchingData:
         return len(self.captions)
 
 
+@contract(caption=Text())
 def encode_caption(caption: str) -> list[int]:
     """Word ids of a matching caption, padded to ``MAX_LEN``."""
     words = caption.split()
@@ -50,21 +52,20 @@ def encode_caption(caption: str) -> list[int]:
     return [VOCAB[w] for w in words] + [0] * (MAX_LEN - len(words))
 
 
+@contract(color=Choice(tuple(COLORS)), shape=Choice(SHAPES), side=Choice(SIDES))
 def describe(color: str, shape: str, side: str) -> str:
     """``describe("orange", "cross", "left")`` -> ``"an orange cross on the left"``.
     """
     return correct_articles(f"a {color} {shape} on the {side}")
 
 
+@contract(n=Int(min=1), seed=Int(min=0), size=Int(min=16),
+          positive_rate=Float(min=0, max=1, open_min=True, open_max=True))
 def make_matching(n: int, *, seed: int = 0, size: int = 32, positive_rate: float = 0.5) -> MatchingData:
     """``n`` scene-caption pairs; negatives are spread evenly over ``NEGATIVE_KINDS``.
 
     Used in: chapter 01
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n must be a positive int; got {n!r}")
-    if not 0 < positive_rate < 1:
-        raise ValueError(f"positive_rate must be in (0, 1); got {positive_rate}")
     scenes = make_shapes(n, size=size, seed=seed)
     colors, shapes = list(COLORS), list(SHAPES)
     rng = np.random.default_rng(seed + 1)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ..contracts import Choice, Maybe, Texts, contract
+
 
 @dataclass(frozen=True)
 class Photo:
@@ -68,13 +70,12 @@ CATALOG = {
 }
 
 
+@contract(name=Choice(tuple(CATALOG)))
 def photo(name: str) -> Photo:
     """Load one shipped photo by name (see ``CATALOG``) as an RGB PIL image.
 
     Used in: chapter 01
     """
-    if name not in CATALOG:
-        raise ValueError(f"name={name!r} is not a shipped photo; known names: {sorted(CATALOG)}")
     label, load, source = CATALOG[name]
     arr = np.asarray(load())
     if arr.dtype == bool:
@@ -83,6 +84,7 @@ def photo(name: str) -> Photo:
     return Photo(name=name, label=label, image=img.convert("RGB"), source=source)
 
 
+@contract(names=Maybe(Texts()))
 def photos(names: list[str] | None = None) -> list[Photo]:
     """Several shipped photos (default: all of ``CATALOG``).
 

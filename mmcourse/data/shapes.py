@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..contracts import Choice, Float, Int, IntRange, Maybe, Texts, contract
 from .render import render
 from .vocabulary import (
     COLORS,
@@ -77,6 +78,7 @@ class ShapesData:
         return (f"ShapesData({len(self)} images of {tuple(self.images.shape[1:])}, split={split!r}, "
                 f"objects={objects}, seed={self.meta.get('seed', '?')})")
 
+    @contract(target=Choice(TARGETS, aliases={"colour": "color"}))
     def label(self, target: str = "shape") -> torch.Tensor:
         """Class labels of the first object: ``"shape"`` (5), ``"color"`` (6),
         ``"pair"`` (30, ``color * len(SHAPES) + shape``) or ``"count"``."""
@@ -89,11 +91,13 @@ class ShapesData:
             return self.colors[:, 0] * len(SHAPES) + self.shapes[:, 0]
         return self.count.clone()
 
+    @contract(target=Choice(TARGETS, aliases={"colour": "color"}))
     def class_names(self, target: str = "shape") -> list[str]:
         """Names for the labels returned by :meth:`label`."""
         names = {"shape": SHAPES, "color": tuple(COLORS), "pair": PAIR_NAMES, "count": NUMBER_WORDS}
         return list(names[_target(target)])
 
+    @contract(i=Int(min=0))
     def objects(self, i: int) -> list[SceneObject]:
         """The objects of image ``i`` as :class:`SceneObject` records."""
         if not 0 <= i < len(self):
@@ -135,6 +139,8 @@ def _check_names(arg: str, given: Sequence[str] | None, known: Sequence[str]) ->
     return list(given)
 
 
+@contract(n=Int(min=1), size=Int(min=16), objects=IntRange(1, MAX_OBJECTS), colors=Maybe(Texts()),
+          shapes=Maybe(Texts()), split=Choice(SPLITS), noise=Float(min=0, max=1), seed=Int(min=0))
 def make_shapes(
     n: int,
     *,
@@ -161,20 +167,10 @@ def make_shapes(
 
     Used in: chapters 00, 01, 02, 03
     """
-    # 0. Validate every argument by name.
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n must be a positive int (number of images); got {n!r}")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 16:
-        raise ValueError(f"size must be an int >= 16 (pixels); got {size!r}")
+    # 0. The contract checked every argument; colour and shape names are checked here.
     lo, hi = (objects, objects) if isinstance(objects, int) else tuple(objects)
-    if not (1 <= lo <= hi <= MAX_OBJECTS):
-        raise ValueError(f"objects must be in 1..{MAX_OBJECTS} (an int or (lo, hi)); got {objects!r}")
     color_list = _check_names("colors", colors, tuple(COLORS))
     shape_list = _check_names("shapes", shapes, SHAPES)
-    if split not in SPLITS:
-        raise ValueError(f"split={split!r}: expected one of {SPLITS}")
-    if not (isinstance(noise, (int, float)) and 0 <= noise <= 1):
-        raise ValueError(f"noise must be a number in [0, 1]; got {noise!r}")
 
     rng = np.random.default_rng(seed)
     cidx = {c: i for i, c in enumerate(COLORS)}
@@ -240,6 +236,8 @@ def make_shapes(
     return data
 
 
+@contract(size=Int(min=16), radius=Maybe(Float(min=0, open_min=True)), noise=Float(min=0, max=1),
+          seed=Int(min=0))
 def scene(
     objects: Sequence[tuple[str, str]] | Sequence[SceneObject],
     *,
@@ -277,6 +275,7 @@ def scene(
     return torch.from_numpy(img[0]).permute(2, 0, 1).contiguous()
 
 
+@contract(per_image=Int(min=1), seed=Int(min=0))
 def make_qa(data: ShapesData, *, per_image: int = 1, seed: int = 0) -> list[QA]:
     """Question-answer pairs about each image: colour, shape, count, position, yes/no.
 
@@ -286,8 +285,6 @@ def make_qa(data: ShapesData, *, per_image: int = 1, seed: int = 0) -> list[QA]:
     """
     if not isinstance(data, ShapesData):
         raise TypeError(f"data must be the ShapesData of make_shapes(); got {type(data).__name__}")
-    if isinstance(per_image, bool) or not isinstance(per_image, int) or per_image <= 0:
-        raise ValueError(f"per_image must be a positive int; got {per_image!r}")
     rng = np.random.default_rng(seed)
     out: list[QA] = []
     for i in range(len(data)):
@@ -297,6 +294,7 @@ def make_qa(data: ShapesData, *, per_image: int = 1, seed: int = 0) -> list[QA]:
     return out
 
 
+@contract(negatives=Choice(("random", "adversarial")), seed=Int(min=0))
 def make_pope(data: ShapesData, *, negatives: str = "random", seed: int = 0) -> list[QA]:
     """POPE-style yes/no probes (see :func:`~mmcourse.data.words.pope_pair`): for each image
     one present object (answer "yes") and one absent object (answer "no").

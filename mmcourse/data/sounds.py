@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..audio import _check_rate, resample
+from ..contracts import Float, Instance, Int, Text, contract
 
 SAMPLE_RATE = 16000
 
@@ -27,6 +28,8 @@ def _time(seconds: float, sample_rate: int) -> torch.Tensor:
     return torch.arange(int(round(seconds * sample_rate)), dtype=torch.float64) / sample_rate
 
 
+@contract(freq=Float(min=0, open_min=True), seconds=Float(min=0, open_min=True), sample_rate=Int(min=1),
+          amplitude=Float(min=0, max=1))
 def tone(freq: float, seconds: float = 1.0, sample_rate: int = SAMPLE_RATE, amplitude: float = 0.5
          ) -> torch.Tensor:
     """A pure sine wave.
@@ -39,6 +42,8 @@ def tone(freq: float, seconds: float = 1.0, sample_rate: int = SAMPLE_RATE, ampl
     return (amplitude * torch.sin(2 * torch.pi * freq * t)).float()
 
 
+@contract(f0=Float(min=0, open_min=True), f1=Float(min=0, open_min=True), seconds=Float(min=0, open_min=True),
+          sample_rate=Int(min=1), amplitude=Float(min=0, max=1))
 def chirp(f0: float, f1: float, seconds: float = 1.0, sample_rate: int = SAMPLE_RATE,
           amplitude: float = 0.5) -> torch.Tensor:
     """A sine sweeping linearly from ``f0`` to ``f1`` Hz.
@@ -50,6 +55,8 @@ def chirp(f0: float, f1: float, seconds: float = 1.0, sample_rate: int = SAMPLE_
     return (amplitude * torch.sin(phase)).float()
 
 
+@contract(seconds=Float(min=0, open_min=True), start=Float(min=0), length=Float(min=0, open_min=True),
+          sample_rate=Int(min=1), amplitude=Float(min=0, max=1), seed=Int(min=0))
 def noise_burst(seconds: float = 1.0, start: float = 0.3, length: float = 0.3,
                 sample_rate: int = SAMPLE_RATE, amplitude: float = 0.3, seed: int = 0) -> torch.Tensor:
     """Silence with a burst of white noise from ``start`` for ``length`` seconds.
@@ -62,6 +69,8 @@ def noise_burst(seconds: float = 1.0, start: float = 0.3, length: float = 0.3,
     return torch.where((t >= start) & (t < start + length), noise, torch.zeros_like(t)).float()
 
 
+@contract(times=Instance((list, tuple), "a list of times in seconds, e.g. [0.2, 0.5]"),
+          seconds=Float(min=0, open_min=True), sample_rate=Int(min=1), amplitude=Float(min=0, max=1))
 def clicks(times: list[float], seconds: float = 1.0, sample_rate: int = SAMPLE_RATE,
            amplitude: float = 0.8) -> torch.Tensor:
     """Single-sample clicks at the given times: broadband, so a spectrogram shows vertical lines.
@@ -78,6 +87,7 @@ def clicks(times: list[float], seconds: float = 1.0, sample_rate: int = SAMPLE_R
     return out.float()
 
 
+@contract()
 def espeak_available() -> bool:
     """Whether the ``espeak-ng`` program is installed.
 
@@ -86,26 +96,29 @@ def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
+@contract(data=Instance(bytes, "the bytes of a WAV file"))
 def read_wav(data: bytes) -> tuple[np.ndarray, int]:
     """16-bit PCM WAV bytes -> (int16 samples, sample rate). Tolerates the streaming
     header espeak-ng writes to stdout (its length fields are placeholders).
     """
-    with wavefile.open(io.BytesIO(data)) as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise ValueError("expected 16-bit mono WAV")
-        rate = w.getframerate()
-        frames = w.readframes(w.getnframes())
+    try:
+        with wavefile.open(io.BytesIO(data)) as w:
+            width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
+            frames = w.readframes(w.getnframes())
+    except (wavefile.Error, EOFError) as err:
+        raise ValueError(f"data is not a readable WAV file ({err or 'it ends too early'})") from None
+    if width != 2 or channels != 1:
+        raise ValueError(f"data must be a 16-bit mono WAV; it has {8 * width}-bit samples and {channels} channels")
     return np.frombuffer(frames, dtype="<i2").copy(), rate
 
 
+@contract(text=Text(), sample_rate=Int(min=1), voice=Text(), words_per_minute=Int(min=80, max=450))
 def speech(text: str, sample_rate: int = SAMPLE_RATE, voice: str = "en", words_per_minute: int = 150
            ) -> torch.Tensor:
     """Speak ``text`` with espeak-ng; float waveform in [-1, 1] at ``sample_rate``.
 
     Used in: chapter 01
     """
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("text must be a non-empty string")
     if not espeak_available():
         raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng); "
                            "use the synthetic sounds in mmcourse.data.sounds instead")

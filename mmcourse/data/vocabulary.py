@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..contracts import Instance, contract
+
 #: Colour name -> RGB in [0, 1]. Saturated, so that 32x32 images keep them apart.
 COLORS: dict[str, tuple[float, float, float]] = {
     "red": (0.90, 0.12, 0.12),
@@ -56,6 +58,7 @@ class SceneObject:
         return f"{self.color} {self.shape}"
 
 
+@contract(text=Instance(str, "a string"))
 def correct_articles(text: str) -> str:
     """``"a orange circle"`` -> ``"an orange circle"``: "a" becomes "an" before a vowel.
 

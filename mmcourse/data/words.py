@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..contracts import Instance, Int, ListOf, contract
 from .vocabulary import COLORS, NUMBER_WORDS, SHAPES, SceneObject, correct_articles
 
 SINGLE_TEMPLATES = (
@@ -39,6 +40,7 @@ class QA:
     kind: str  # one of QUESTION_KINDS
 
 
+@contract(objects=ListOf(Instance(SceneObject), "SceneObject records"), template=Int(min=0))
 def caption(objects: Sequence[SceneObject], template: int = 0) -> str:
     """Describe a scene in words with one of several templates (``template`` picks one)."""
     if not objects:

@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import viz
 from ..compat import dtype_kwargs
+from ..contracts import Choice, Instance, Maybe, contract
 from ..runtime import RunConfig, hub_offline
 from . import tiny
 
@@ -128,6 +129,7 @@ def names() -> list[str]:
     return list(REGISTRY)
 
 
+@contract(name=Choice(tuple(REGISTRY)))
 def spec(name: str) -> ModelSpec:
     """The :class:`ModelSpec` for ``name``; a clear error listing known names otherwise.
 
@@ -138,6 +140,7 @@ def spec(name: str) -> ModelSpec:
     return REGISTRY[name]
 
 
+@contract(chapter=Maybe(Choice(tuple(sorted({s.chapter for s in REGISTRY.values()})))))
 def table(chapter: str | None = None, *, display: bool = True) -> list[dict[str, Any]]:
     """The registry as rows (and a displayed Markdown table), optionally for one chapter.
 
@@ -173,6 +176,7 @@ def _library_class(s: ModelSpec) -> Any:
     return getattr(module, s.cls)
 
 
+@contract(name=Choice(tuple(REGISTRY)), cfg=Maybe(Instance(RunConfig)))
 def build_tiny(name: str, cfg: RunConfig | None = None, *, verbose: bool = True) -> Any:
     """The tiny stand-in for ``name``: the same class, a tiny config, random weights."""
     s = spec(name)
@@ -194,6 +198,7 @@ def build_tiny(name: str, cfg: RunConfig | None = None, *, verbose: bool = True)
     return model
 
 
+@contract(name=Choice(tuple(REGISTRY)), cfg=Instance(RunConfig, "the RunConfig of mmcourse.setup()"))
 def load(name: str, cfg: RunConfig, **kwargs: Any) -> Any:
     """Load checkpoint ``name`` for the run: real weights (full) or a tiny stand-in (tiny).
 

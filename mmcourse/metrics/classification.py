@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 
+from ..contracts import Instance, Int, Tensor, contract, same_length
+
 
 def _check_pair(logits_or_preds: torch.Tensor, labels: torch.Tensor, what: str) -> None:
     if not isinstance(logits_or_preds, torch.Tensor) or not isinstance(labels, torch.Tensor):
@@ -21,6 +23,8 @@ def _check_pair(logits_or_preds: torch.Tensor, labels: torch.Tensor, what: str) 
         raise ValueError("labels is empty")
 
 
+@contract(same_length("logits", "labels"), logits=Tensor(rank=2, kind="float", what="(batch, classes) logits"),
+          labels=Tensor(rank=1, kind="int", what="(batch,) class ids"))
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of rows whose arg-max logit is the label. ``logits`` (B, C), ``labels`` (B,).
 
@@ -32,6 +36,8 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return (logits.argmax(dim=1) == labels).float().mean().item()
 
 
+@contract(same_length("preds", "labels"), preds=Tensor(rank=1, kind="int", what="(batch,) class ids"),
+          labels=Tensor(rank=1, kind="int", what="(batch,) class ids"), num_classes=Int(min=1))
 def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """``M[i, j]`` = how many examples of true class ``i`` were predicted as ``j``.
 
@@ -50,6 +56,8 @@ def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int
     return torch.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
+@contract(model=Instance(torch.nn.Module), images=Tensor(kind="float", what="of model inputs"),
+          batch_size=Int(min=1))
 @torch.no_grad()
 def predict(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Logits of ``model`` over ``images`` in eval mode, batched, on the model's device.

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import torch
 
+from ..contracts import Int, Maybe, Tensor, contract
 
+
+@contract(similarity=Tensor(rank=2, kind="float", what="(queries, gallery) scores"),
+          relevant=Tensor(rank=(1, 2), what="(queries,) ids or a (queries, gallery) bool mask"))
 def retrieval_ranks(similarity: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
     """The rank (1 = first) of the best relevant gallery item for each query.
 
@@ -42,6 +46,7 @@ def retrieval_ranks(similarity: torch.Tensor, relevant: torch.Tensor) -> torch.T
     return 1 + beaten_or_tied.sum(1)
 
 
+@contract(ranks=Tensor(rank=1), k=Int(min=1), gallery_size=Maybe(Int(min=1)))
 def recall_at_k(ranks: torch.Tensor, k: int, gallery_size: int | None = None) -> float:
     """Fraction of queries whose relevant item is in the top ``k``."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
@@ -51,6 +56,8 @@ def recall_at_k(ranks: torch.Tensor, k: int, gallery_size: int | None = None) ->
     return (ranks <= k).float().mean().item()
 
 
+@contract(similarity=Tensor(rank=2, kind="float", what="(queries, gallery) scores"),
+          relevant=Tensor(rank=(1, 2), what="(queries,) ids or a (queries, gallery) bool mask"))
 def rank_summary(similarity: torch.Tensor, relevant: torch.Tensor, ks: tuple[int, ...] = (1, 5, 10)
                  ) -> dict[str, float]:
     """Recall@K for each K, mean rank and median rank, in one dict.

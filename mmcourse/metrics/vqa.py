@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ..contracts import Instance, Strings, contract, same_length
 from ..data.vocabulary import COLORS, NUMBER_WORDS, SHAPES
 
 _NUMBERS = {w: str(i) for i, w in enumerate(NUMBER_WORDS)} | {
@@ -22,6 +23,7 @@ _ARTICLES = {"a", "an", "the"}
 _PUNCT = re.compile(r"[;/\[\]\"{}()=+\\_\-><@`,?!*#%^&$:']")
 
 
+@contract(answer=Instance(str, "a string"))
 def normalize_answer(answer: str) -> str:
     """``"Two."`` -> ``"2"``, ``"The Red"`` -> ``"red"``: the VQA evaluation's normalisation.
     """
@@ -34,6 +36,7 @@ def normalize_answer(answer: str) -> str:
     return " ".join(words)
 
 
+@contract(same_length("predictions", "answers"), predictions=Strings(), answers=Strings())
 def exact_match(predictions: Sequence[str], answers: Sequence[str]) -> float:
     """Fraction of predictions equal to their answer after :func:`normalize_answer`.
 
@@ -48,6 +51,7 @@ def exact_match(predictions: Sequence[str], answers: Sequence[str]) -> float:
     return sum(normalize_answer(p) == normalize_answer(a) for p, a in zip(predictions, answers)) / len(answers)
 
 
+@contract(prediction=Instance(str, "a string"), human_answers=Strings(min_len=2))
 def vqa_accuracy(prediction: str, human_answers: Sequence[str]) -> float:
     """The VQA score of one prediction against 10 human answers: for each answer left out,
     min(1, matches among the other 9 / 3); averaged over the 10 (vqaEval.py).
@@ -65,12 +69,14 @@ def vqa_accuracy(prediction: str, human_answers: Sequence[str]) -> float:
     return sum(scores) / len(scores)
 
 
+@contract(caption=Instance(str, "a string"))
 def caption_objects(caption: str) -> list[tuple[str, str]]:
     """The (colour, shape) pairs a shapes caption names, in order."""
     words = normalize_answer(caption).split()
     return [(w, s) for w, s in zip(words, words[1:]) if w in COLORS and s in SHAPES]
 
 
+@contract(same_length("captions", "references"), captions=Strings(), references=Strings())
 def caption_object_accuracy(captions: Sequence[str], references: Sequence[str]) -> float:
     """Fraction of captions that name exactly the reference's objects (as a multiset of
     colour-shape pairs; the wording may differ).
@@ -81,6 +87,7 @@ def caption_object_accuracy(captions: Sequence[str], references: Sequence[str]) 
     return hits / len(captions)
 
 
+@contract(same_length("predictions", "answers"), predictions=Strings(), answers=Strings())
 def pope_scores(predictions: Sequence[str], answers: Sequence[str]) -> dict[str, float]:
     """POPE's numbers for yes/no probes (Li et al., 2023, §3): accuracy, and precision,
     recall and F1 with "yes" as the positive class, plus the share of "yes" answers (a

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..contracts import check_images
+from ..contracts import Bool, Duck, Tensor, check_images, contract
 from .cnn import CNNConfig, SmallCNN
 
 
@@ -205,12 +205,14 @@ class CLIP(nn.Module):
         self.logit_bias = None if c.logit_bias_init is None else nn.Parameter(torch.tensor(float(c.logit_bias_init)))
         self.tokenizer = None  # set one to let encode_text take strings
 
+    @contract(normalize=Bool())
     def encode_image(self, images: torch.Tensor, normalize: bool = True) -> torch.Tensor:
         """(B, 3, H, W) in [0, 1] (already normalised as the tower expects) -> (B, embed_dim)."""
         check_images(images, channels=3, size=self.config.image_size)
         z = self.visual_projection(self.vision_model(images))
         return F.normalize(z, dim=-1) if normalize else z
 
+    @contract(normalize=Bool())
     def encode_text(self, tokens: torch.Tensor | list[str], normalize: bool = True) -> torch.Tensor:
         """(B, T) token ids, each containing the end-of-text id (or strings, with a
         tokenizer attached) -> (B, embed_dim)."""
@@ -236,6 +238,7 @@ class CLIP(nn.Module):
         return logits_per_image, logits_per_image.T
 
     @classmethod
+    @contract(model=Duck(("config", "state_dict", "logit_scale"), "a transformers CLIPModel"))
     def from_hf(cls, model) -> CLIP:
         """Build a :class:`CLIP` with the weights of a transformers ``CLIPModel``.
 
@@ -280,6 +283,7 @@ class CNNTower(nn.Module):
         return self.cnn.features(images)
 
 
+@contract(logits_per_image=Tensor(rank=2, kind="float", what="(batch, batch) logits"))
 def clip_loss(logits_per_image: torch.Tensor) -> torch.Tensor:
     """Symmetric InfoNCE: mean of cross-entropy over images (rows) and over texts (columns),
     the i-th image matching the i-th text.
@@ -292,6 +296,7 @@ def clip_loss(logits_per_image: torch.Tensor) -> torch.Tensor:
     return (F.cross_entropy(logits_per_image, target) + F.cross_entropy(logits_per_image.T, target)) / 2
 
 
+@contract(logits_per_image=Tensor(rank=2, kind="float", what="(batch, batch) logits"))
 def siglip_loss(logits_per_image: torch.Tensor) -> torch.Tensor:
     """SigLIP's sigmoid loss (Zhai et al., 2023, eq. 1 and Algorithm 1): every (image, text)
     pair of the batch is its own binary problem, label +1 on the diagonal and -1 elsewhere;
@@ -307,6 +312,7 @@ def siglip_loss(logits_per_image: torch.Tensor) -> torch.Tensor:
     return -F.logsigmoid(labels * logits_per_image).sum(dim=1).mean()
 
 
+@contract(similarity=Tensor(rank=2, kind="float", what="(batch, batch) similarities"))
 def hardest_negatives(similarity: torch.Tensor) -> torch.Tensor:
     """For each row i of a square (B, B) similarity matrix (pair i matches column i), the
     column of the most similar *non-matching* item: the hardest negative.

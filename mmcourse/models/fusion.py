@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..contracts import Images, Instance, Int, Tensor, contract
 from .cnn import CNNConfig, SmallCNN
 from .layers import Attention, Encoder
 
@@ -169,6 +170,7 @@ class FusionClassifier(nn.Module):
         return F.normalize(self.text_proj((h * keep).sum(1) / keep.sum(1)), dim=-1)
 
 
+@contract(image_emb=Tensor(rank=2, kind="float"), text_emb=Tensor(rank=2, kind="float"))
 def similarity_matrix(image_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
     """Cosine similarity of every image with every caption: (M, D), (N, D) -> (M, N)."""
     if image_emb.dim() != 2 or text_emb.dim() != 2 or image_emb.shape[1] != text_emb.shape[1]:
@@ -177,6 +179,8 @@ def similarity_matrix(image_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.
     return F.normalize(image_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T
 
 
+@contract(model=Instance(FusionClassifier, "a models.fusion.FusionClassifier"), images=Images(channels=3),
+          tokens=Tensor(rank=2, kind="int", what="(captions, words) ids"), batch_size=Int(min=1))
 @torch.no_grad()
 def score_all_pairs(model: FusionClassifier, images: torch.Tensor, tokens: torch.Tensor,
                     batch_size: int = 1000) -> torch.Tensor:
@@ -198,6 +202,7 @@ def score_all_pairs(model: FusionClassifier, images: torch.Tensor, tokens: torch
     return torch.cat(out).reshape(M, N)
 
 
+@contract(model=Instance(nn.Module), batch=Instance((tuple, list), "(images, tokens, labels)"))
 def matching_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """Binary cross-entropy on ``(images, tokens, labels)`` batches, for :func:`mmcourse.train.fit`.
 

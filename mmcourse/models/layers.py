@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..contracts import Bool, Instance, contract
+
 
 class Attention(nn.Module):
     """Multi-head attention, softmax(Q K^T / sqrt(d)) V (Vaswani et al., 2017, eq. 1).
@@ -100,6 +102,7 @@ class Encoder(nn.Module):
         return x
 
 
+@contract(model=Instance(nn.Module, "a torch.nn.Module, e.g. SmallCNN(CNNConfig())"), trainable_only=Bool())
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of scalar parameters (shared tensors counted once); with ``trainable_only``,
     only those with ``requires_grad``.

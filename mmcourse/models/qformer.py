@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..contracts import Tensor, contract
 from .layers import MLP, Attention
 
 
@@ -60,6 +61,7 @@ class QFormer(nn.Module):
         self.proj = nn.Linear(width, hidden_size)  # BLIP-2's "language_projection"
         self.last_attention: torch.Tensor | None = None  # (B, Q, N) of the last block, for plots
 
+    @contract(image_features=Tensor(rank=3, kind="float", what="(batch, patches, vision_dim)", finite=False))
     def forward(self, image_features: torch.Tensor) -> torch.Tensor:
         B, N, D = image_features.shape  # (batch, patches, vision_dim)
         q = self.queries.expand(B, -1, -1)  # (B, Q, W)

@@ -17,7 +17,10 @@ from typing import Any
 
 import torch
 
+from ..contracts import Int, Texts, contract
 
+
+@contract(answers=Texts())
 def answer_vocabulary(answers: Sequence[str]) -> list[str]:
     """The sorted set of answers: VQA as classification over this list.
 
@@ -26,6 +29,8 @@ def answer_vocabulary(answers: Sequence[str]) -> list[str]:
     return sorted(set(answers))
 
 
+@contract(vocab_size=Int(min=1), num_answers=Int(min=1), hidden_size=Int(min=1), layers=Int(min=1),
+          heads=Int(min=1), image_size=Int(min=1), patch_size=Int(min=1), max_text=Int(min=2))
 def tiny_vilt(vocab_size: int, num_answers: int, *, hidden_size: int = 64, layers: int = 2, heads: int = 4,
               image_size: int = 32, patch_size: int = 8, max_text: int = 16) -> Any:
     """``ViltForQuestionAnswering`` from a tiny config (16 patches of 8x8 for a 32x32 image).
@@ -41,6 +46,7 @@ def tiny_vilt(vocab_size: int, num_answers: int, *, hidden_size: int = 64, layer
     return ViltForQuestionAnswering(config)
 
 
+@contract(questions=Texts(), max_text=Int(min=2))
 def vilt_inputs(tokenizer: Any, questions: Sequence[str], max_text: int = 16) -> dict[str, torch.Tensor]:
     """Question ids for ViLT: ``<s>`` first (its pooled token), right-padded."""
     enc = tokenizer([f"{tokenizer.bos_token} {q}" for q in questions], return_tensors="pt", padding="max_length",

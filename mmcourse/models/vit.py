@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..contracts import check_images
+from ..contracts import Int, check_images, contract
 from ..patches import patchify
 from .layers import Block
 
@@ -61,6 +61,7 @@ class ViTConfig:
         return asdict(self)
 
 
+@contract(side=Int(min=1), dim=Int(min=4))
 def sincos_2d(side: int, dim: int) -> torch.Tensor:
     """Fixed 2-D sine-cosine position embeddings, (1 + side*side, dim), zeros for [CLS].
 

@@ -5,9 +5,9 @@ settings in steps), how to build the model from a stored config, and how to trai
 :func:`source_hash` covers everything that can change the trained numbers: the recipe, the
 code of every mmcourse module the entry's module imports (transitively), and the weights
 of the zoo entries it loads. Code is hashed as its syntax tree without docstrings, guard
-clauses (``if ...: raise ...``), bare validation calls (``check_images(x)``), error messages
-and argument contracts (with their imports), so adding a check or rewording a message does
-not make weights stale; modules that only check arguments or draw (:data:`NEUTRAL_MODULES`) are left out.
+clauses (``if ...: raise ...``), bare validation calls (``check_images(x)``), error messages,
+argument contracts and import statements (the imported modules are hashed themselves), so
+adding a check or rewording a message does not make weights stale; modules that only check arguments or draw (:data:`NEUTRAL_MODULES`) are left out.
 """
 
 from __future__ import annotations
@@ -128,10 +128,11 @@ class _Normalise(ast.NodeTransformer):
                                if not (isinstance(d, ast.Call) and getattr(d.func, "id", "") == "contract")]
         return self.generic_visit(self._strip_docstring(node))
 
+    def visit_Import(self, node: ast.Import) -> Any:
+        return None  # what a module imports is in the dependency set; the code that uses it is hashed
+
     def visit_ImportFrom(self, node: ast.ImportFrom) -> Any:
-        if (node.module or "").split(".")[-1] == "contracts":
-            return None  # argument checks only
-        return node
+        return None
 
     def visit_Expr(self, node: ast.Expr) -> Any:
         call = node.value

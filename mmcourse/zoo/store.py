@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .. import viz
+from ..contracts import Choice, Instance, Maybe, contract
 from ..runtime import RunConfig, library_versions
 from .registry import ENTRIES, ZOO_DIR, ZooEntry, source_hash
 
@@ -23,6 +24,7 @@ MAX_BYTES = 2 * 2**20  # DESIGN.md §6: each checkpoint <= 2 MB
 CHEAP_SECONDS = 60.0  # entries that retrain faster than this are retrained by `make test`
 
 
+@contract(name=Choice(lambda: sorted(ENTRIES)))
 def entry(name: str) -> ZooEntry:
     """The recipe entry for ``name``; a clear error listing known names otherwise."""
     if not isinstance(name, str) or name not in ENTRIES:
@@ -30,6 +32,7 @@ def entry(name: str) -> ZooEntry:
     return ENTRIES[name]
 
 
+@contract(name=Choice(lambda: sorted(ENTRIES)))
 def meta(name: str) -> dict[str, Any]:
     """The stored ``meta.json`` of a trained entry (config, recipe, metrics).
 
@@ -61,6 +64,7 @@ def table(*, display: bool = True) -> list[dict[str, Any]]:
     return rows
 
 
+@contract(name=Choice(lambda: sorted(ENTRIES)), cfg=Maybe(Instance(RunConfig, "the RunConfig of mmcourse.setup()")))
 def load(name: str, cfg: RunConfig | None = None) -> torch.nn.Module:
     """Build the entry's model and load its shipped weights (eval mode, on ``cfg.device``).
     Each call returns a new model.
@@ -74,6 +78,7 @@ def load(name: str, cfg: RunConfig | None = None) -> torch.nn.Module:
     return model.to(cfg.device) if cfg is not None else model
 
 
+@contract(name=Choice(lambda: sorted(ENTRIES)), cfg=Maybe(Instance(RunConfig, "the RunConfig of mmcourse.setup()")))
 def train(name: str, *, cfg: RunConfig | None = None, progress: bool = True
           ) -> tuple[torch.nn.Module, dict[str, float]]:
     """Re-run the entry's recipe from scratch; returns (model, metrics)."""

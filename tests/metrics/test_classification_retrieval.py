@@ -25,17 +25,17 @@ def test_confusion_matrix_matches_sklearn(B, C, seed):
 
 
 def test_bad_inputs_are_named():
-    with pytest.raises(ValueError, match="logits must be 2-D"):
+    with pytest.raises(ValueError, match="logits must be a 2-D float tensor"):
         metrics.accuracy(torch.randn(4), torch.zeros(4, dtype=torch.long))
-    with pytest.raises(ValueError, match="batch size: 3 vs 4"):
+    with pytest.raises(ValueError, match="logits and labels must have the same length; logits has 3, labels has 4"):
         metrics.accuracy(torch.randn(3, 2), torch.zeros(4, dtype=torch.long))
-    with pytest.raises(ValueError, match="labels must be 1-D"):
+    with pytest.raises(ValueError, match="labels must be a 1-D int tensor"):
         metrics.accuracy(torch.randn(3, 2), torch.zeros(3, 1, dtype=torch.long))
     with pytest.raises(ValueError, match="num_classes"):
         metrics.confusion_matrix(torch.zeros(3, dtype=torch.long), torch.zeros(3, dtype=torch.long), 0)
     with pytest.raises(ValueError, match=r"\[0, num_classes=2\)"):
         metrics.confusion_matrix(torch.tensor([0, 2]), torch.tensor([0, 1]), 2)
-    with pytest.raises(TypeError, match="torch tensors"):
+    with pytest.raises(TypeError, match="logits must be a 2-D float tensor.*got list"):
         metrics.accuracy([[0.1, 0.9]], [1])
 
 

@@ -22,7 +22,7 @@ def test_table_and_meta():
         meta = zoo.meta(name)
         assert {"config", "recipe", "metrics", "tolerance", "versions", "source_hash"} <= set(meta)
         assert set(meta["tolerance"]) == set(meta["metrics"])
-    with pytest.raises(ValueError, match="name='nope' is not in the zoo; known entries"):
+    with pytest.raises(ValueError, match="name must be one of \\['clip-shapes'.*got str 'nope'"):
         zoo.load("nope")
 
 

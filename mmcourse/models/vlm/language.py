@@ -6,7 +6,11 @@ from typing import Any
 
 from torch import nn
 
+from ...contracts import Int, contract
 
+
+@contract(hidden_size=Int(min=1), layers=Int(min=1), heads=Int(min=1), intermediate_size=Int(min=1),
+          max_positions=Int(min=2))
 def tiny_llama(tokenizer: Any, *, hidden_size: int = 128, layers: int = 2, heads: int = 4,
                intermediate_size: int = 256, max_positions: int = 128) -> nn.Module:
     """A transformers ``LlamaForCausalLM`` from a tiny config: the same class that loads

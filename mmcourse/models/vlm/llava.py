@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...contracts import Instance, contract
 from .model import VLM, VLMConfig
 
 
@@ -54,6 +55,7 @@ class LibraryVisionFeatures(nn.Module):
         return feats[:, 1:] if self.strategy == "default" else feats
 
 
+@contract(vlm=Instance(VLM, "a models.vlm.VLM, e.g. zoo.load('vlm-shapes')"))
 def to_llava(vlm: VLM) -> Any:
     """The same model as a transformers ``LlavaForConditionalGeneration`` (weights copied).
 

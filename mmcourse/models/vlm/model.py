@@ -27,7 +27,18 @@ from torch import nn
 
 from ...chat import IMAGE_TOKEN, build_prompt
 from ...compat import cache_kwarg, output_cache
-from ...contracts import check_images
+from ...contracts import (
+    Bool,
+    Images,
+    Instance,
+    Int,
+    Maybe,
+    Tensor,
+    Text,
+    Texts,
+    check_images,
+    contract,
+)
 from ...data.instructions import DESCRIBE, IGNORE_INDEX, decode_answers, generation_prompts
 from ..layers import count_parameters
 from ..qformer import QFormer
@@ -150,6 +161,7 @@ class VLM(nn.Module):
         return F.cross_entropy(logits[:, :-1].flatten(0, 1), labels[:, 1:].flatten(), ignore_index=IGNORE_INDEX)
 
     # -- training stages --------------------------------------------------------------
+    @contract(stage=Int(min=1, max=2))
     def set_stage(self, stage: int) -> dict[str, int]:
         """Freeze for LLaVA's stage 1 (projector only) or stage 2 (projector + LM); the
         tower stays frozen. Returns the trainable / frozen / total parameter counts."""
@@ -162,6 +174,8 @@ class VLM(nn.Module):
         return {"trainable": trainable, "frozen": total - trainable, "total": total}
 
     # -- generation -------------------------------------------------------------------
+    @contract(input_ids=Tensor(rank=2, kind="int", what="(batch, tokens) ids"), images=Maybe(Images(channels=3)),
+              max_new_tokens=Int(min=1), use_cache=Bool())
     @torch.no_grad()
     def generate(self, input_ids: torch.Tensor, images: torch.Tensor | None = None, *,
                  attention_mask: torch.Tensor | None = None, max_new_tokens: int = 8,
@@ -209,6 +223,7 @@ class VLM(nn.Module):
                              "(instruct.new_vlm and zoo.load('vlm-shapes') do)")
         return self.tokenizer
 
+    @contract(images=Images(channels=3), questions=Texts(), max_new_tokens=Int(min=1), batch_size=Int(min=1))
     @torch.no_grad()
     def answer(self, images: torch.Tensor, questions: Sequence[str], *, max_new_tokens: int = 4,
                batch_size: int = 256) -> list[str]:
@@ -237,6 +252,7 @@ class VLM(nn.Module):
         self.train(was_training)
         return out
 
+    @contract(question=Text(), max_new_tokens=Int(min=1))
     def ask(self, image: torch.Tensor, question: str, *, max_new_tokens: int = 8) -> str:
         """Answer one question about one image (3, S, S)."""
         if not isinstance(image, torch.Tensor) or image.dim() != 3:
@@ -246,12 +262,15 @@ class VLM(nn.Module):
             raise TypeError(f"question must be a string; got {type(question).__name__}")
         return self.answer(image[None], [question], max_new_tokens=max_new_tokens)[0]
 
+    @contract(images=Images(channels=3), max_new_tokens=Int(min=1))
     def describe(self, images: torch.Tensor, *, max_new_tokens: int = 24) -> list[str]:
         """A caption per image: the answer to "describe the image.".
         """
         check_images(images, channels=3, size=self.config.image_size)
         return self.answer(images, [DESCRIBE] * images.shape[0], max_new_tokens=max_new_tokens)
 
+    @contract(messages=Instance((list, tuple), "a list of chat.user(...) / chat.assistant(...) messages"),
+              max_new_tokens=Int(min=1))
     @torch.no_grad()
     def chat(self, image: torch.Tensor, messages: Sequence[dict[str, Any]], *, max_new_tokens: int = 8) -> str:
         """The assistant's next turn in a conversation about one image (3, S, S); ``messages``

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import torch
 
+from ...contracts import Int, Maybe, Tensor, contract
 from ...data.instructions import IGNORE_INDEX
 
 
+@contract(embeds=Tensor(rank=3, kind="float", what="(batch, tokens, width)"),
+          input_ids=Tensor(rank=2, kind="int", what="(batch, tokens)"),
+          image_features=Tensor(rank=3, kind="float", what="(images, features, width)"), image_token_id=Int(min=0),
+          labels=Maybe(Tensor(rank=2, kind="int")), attention_mask=Maybe(Tensor(rank=2, kind="int")))
 def splice_image_features(
     embeds: torch.Tensor,
     input_ids: torch.Tensor,
