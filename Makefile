@@ -1,7 +1,8 @@
 # mmcourse -- every command a learner, instructor or maintainer needs.
 #   make lab      open the chapters in JupyterLab (sets up .venv on first use)
 #   make grade    NOTEBOOK=exercises/00_getting_started.ipynb: score your exercises
-#   make test     lint, unit + equivalence tests, every chapter, grading both ways, sync, budgets
+#   make test     lint, unit + equivalence tests, every chapter, grading both ways, sync, budgets,
+#                 and test-full (every chapter in the full profile against the stand-in hub)
 #   make check    the inner loop: lint, unit tests, solutions (no chapters, no zoo retraining)
 #   make course   run every chapter, write build/summary.md, executed notebooks and HTML
 SHELL := /bin/bash
@@ -21,10 +22,10 @@ SLOW := not retrain and not exercises_score and not pinned
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup course test check lint lab grade sync exercises verify-zoo constraints clean help
+.PHONY: setup course test test-full smoke check lint lab grade sync exercises verify-zoo constraints clean help
 
 help:
-	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
 
 setup: $(STAMP)
 
@@ -43,6 +44,15 @@ lint: setup
 
 test: setup lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest tests chapters --nbval-lax
+	$(MAKE) --no-print-directory test-full
+
+# The full profile, offline on the CPU: tiny random checkpoints under the real repo ids.
+test-full: setup
+	HF_HUB_OFFLINE=1 $(PY) -m mmcourse test-full
+
+# On a CUDA machine with internet: load every registry model, one call each, a cost table.
+smoke: setup
+	$(PY) -m mmcourse smoke
 
 check: setup lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest tests -q -k "$(SLOW)"

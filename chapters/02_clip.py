@@ -504,9 +504,13 @@ else:
     emb = zeroshot.class_embeddings(zoo_clip, names, ["a photo of a {}"])
     probs = (zeroshot.classify(zoo_clip, scenes, emb) * zoo_clip.logit_scale.exp().item()).softmax(-1)
     rows = [f"drawn {n}" for n in names]
+
+# %%
 viz.heatmap(probs, rows, names, title="zero-shot probabilities (rows: images, columns: labels)");
 right = (probs.argmax(1) == torch.arange(len(names))).float().mean().item()
-assert right >= 0.8, f"the model should name at least 4 of the 5 images; it named {right:.0%}"
+assert tuple(probs.shape) == (5, 5), f"one row of label probabilities per image; got {tuple(probs.shape)}"
+if not cfg.standin:  # a stand-in run's checkpoints have random weights: no quality to claim
+    assert right >= 0.8, f"the model should name at least 4 of the 5 images; it named {right:.0%}"
 
 # %% [markdown]
 # And a small text → image search through the same index as above:

@@ -739,13 +739,21 @@ def chat_about(model, processor, image, question, max_new_tokens=40):
     out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
     return processor.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
 
+# %% [markdown]
+# With the full profile it talks to LLaVA-OneVision-0.5B about the photos; in the tiny
+# profile, to our converted model about a scene whose answer we know:
 
+# %%
 if cfg.is_full:
     spec = hub.spec("llava-onevision-0.5b")
-    big, big_processor = hub.load(spec.name, cfg), transformers.AutoProcessor.from_pretrained(spec.repo_id)
-    for photo in photos:
-        for question in ["Describe the image in one sentence.", "How many objects are there?"]:
-            print(f"{photo.name}: {question} -> {chat_about(big, big_processor, photo.image, question)}")
+    big = hub.load(spec.name, cfg)
+    if compat.video_processors_available():
+        big_processor = transformers.AutoProcessor.from_pretrained(spec.repo_id)
+        for photo in photos:
+            for question in ["Describe the image in one sentence.", "How many objects are there?"]:
+                print(f"{photo.name}: {question} -> {chat_about(big, big_processor, photo.image, question)}")
+    else:  # transformers 5 builds this processor (it bundles a video processor) only with torchvision
+        print(f"{spec.repo_id}'s processor needs torchvision: pip install torchvision (Colab has it)")
 else:
     scene_image = pil_images[0]
     reply = chat_about(llava, processor, scene_image, "how many objects are there?", max_new_tokens=4)
@@ -764,6 +772,38 @@ if cfg.is_full:
         inputs = vilt_processor(photo.image, "what is in the picture?", return_tensors="pt").to(cfg.device)
         answer = vilt_full.config.id2label[int(vilt_full(**inputs).logits.argmax(-1))]
         print(f"{photo.name}: BLIP '{caption}' | ViLT 'what is in the picture?' -> {answer}")
+
+# %% [markdown]
+# **Three more families, and how to run them.** Each loads through its own transformers
+# class, so the code above carries over:
+#
+# * **InstructBLIP** (Dai et al., 2023) is BLIP-2 whose Q-Former also reads the
+#   *instruction*, so the 32 query tokens pick out the visual features the question needs
+#   (instruction-aware feature extraction, the paper's section 2.3).
+#   `InstructBlipForConditionalGeneration`; the Flan-T5-XL variant is MIT-licensed, the
+#   Vicuna variants inherit LLaMA's non-commercial terms.
+# * **Qwen-VL** lives on as the **Qwen2.5-VL** family (`Qwen2_5_VLForConditionalGeneration`):
+#   images at their native resolution, cut into 14 px patches and merged 2×2, so the number
+#   of image tokens grows with the picture instead of being fixed at 576. The 3B model's
+#   licence is the non-commercial Qwen Research License; the 7B is Apache-2.0.
+# * **CogVLM** adds a trainable "visual expert" (its own QKV and MLP weights for image
+#   tokens) to every layer of a frozen LLM. It ships only *remote code*
+#   (`trust_remote_code=True` runs Python from the model's repository), which the course
+#   does not execute; Qwen2.5-VL is the transformers-native model to use instead.
+#
+# The registry table at the top of this section gives their sizes, licences and whether
+# they fit a 16 GB T4. With the full profile, InstructBLIP answers about the photos:
+
+# %%
+if cfg.is_full:
+    instruct_spec = hub.spec("instructblip-flan-t5-xl")
+    instruct = hub.load(instruct_spec.name, cfg)
+    instruct_processor = transformers.InstructBlipProcessor.from_pretrained(instruct_spec.repo_id)
+    for photo in photos:
+        inputs = instruct_processor(images=photo.image, text="What is in the picture? Answer briefly.",
+                                    return_tensors="pt").to(cfg.device, instruct.dtype)
+        answer = instruct_processor.decode(instruct.generate(**inputs, max_new_tokens=20)[0], skip_special_tokens=True)
+        print(f"{photo.name}: InstructBLIP -> {answer!r}")
 
 # %% [markdown]
 # **Memory for a 7B LLaVA.** Weights alone, at 2, 1 and 0.5 bytes per parameter

@@ -6,6 +6,7 @@ See ``shared/facts.md`` part 3 for the changes listed here.
 
 from __future__ import annotations
 
+import importlib.util
 from importlib import metadata
 from typing import Any
 
@@ -54,18 +55,28 @@ def autocast_dtype(device: str, dtype: torch.dtype) -> torch.dtype | None:
     return None
 
 
+@contract()
+def video_processors_available() -> bool:
+    """Whether transformers can build video processors, which need torchvision in 5.x.
+
+    Processors that bundle one (LLaVA-OneVision, Qwen2.5-VL, SmolVLM) cannot be created
+    without it, even to read images. Colab ships torchvision; the CPU install does not.
+
+    Used in: chapter 03
+    """
+    return importlib.util.find_spec("torchvision") is not None
+
+
 @contract(name=Text())
 def image_processor_class(name: str) -> Any:
     """A transformers image processor class that works without torchvision.
 
     transformers 5 makes the torchvision-backed "fast" processors the default and falls
     back, with a warning, to ``<Name>Pil`` when torchvision is missing (the course does
-    not install it, see facts.md part 4). Ask for the PIL one directly when it exists.
+    not install it: it breaks beside the CPU torch wheel). Ask for the PIL one directly when it exists.
 
     Used in: chapter 01
     """
-    import importlib.util
-
     import transformers
 
     if importlib.util.find_spec("torchvision") is None and hasattr(transformers, name + "Pil"):

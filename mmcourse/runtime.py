@@ -12,6 +12,11 @@ Profiles (see DESIGN.md §2):
 
 The environment variable ``MMCOURSE_PROFILE`` overrides the argument, so CI (and a
 learner) can force a profile without editing the notebook.
+
+A *stand-in run* (``MMCOURSE_STANDIN_HUB=DIR``, written by ``python -m mmcourse
+standin-hub DIR``) is the full profile on the CPU against tiny random checkpoints saved
+under the real repo ids: every full-profile call runs, ``cfg.standin`` is True, and a
+chapter skips only the claims that random weights cannot meet (``make test-full``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from .contracts import Bool, Choice, Float, Int, Maybe, Text, contract
 PROFILES = ("auto", "tiny", "full")
 
 METRICS_ENV = "MMCOURSE_METRICS"
+STANDIN_ENV = "MMCOURSE_STANDIN_HUB"
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class RunConfig:
     dtype: torch.dtype  # compute dtype for autocast / loading checkpoints
     seed: int
     threads: int  # torch intra-op threads
+    standin: bool = False  # full profile against the stand-in hub: random weights
 
     @property
     def is_tiny(self) -> bool:
@@ -62,8 +69,9 @@ class RunConfig:
         versions = library_versions()
         own = versions.pop("mmcourse", "?")
         libs = " ".join(f"{k} {v}" for k, v in versions.items())
+        profile = f"{self.profile} (stand-in hub)" if self.standin else self.profile
         return (
-            f"mmcourse {own} | profile={self.profile} device={self.device} dtype={dtype} "
+            f"mmcourse {own} | profile={profile} device={self.device} dtype={dtype} "
             f"seed={self.seed} threads={self.threads} | python {platform.python_version()} {libs}"
         )
 
@@ -91,6 +99,27 @@ def _env_flag(name: str) -> bool:
 def hub_offline() -> bool:
     """True when the Hugging Face hub must not be contacted (``HF_HUB_OFFLINE=1``)."""
     return _env_flag("HF_HUB_OFFLINE")
+
+
+def standin_hub() -> str | None:
+    """The stand-in hub folder of this run (``$MMCOURSE_STANDIN_HUB``), or None.
+
+    The run must also point the Hugging Face cache at it and stay offline, set before
+    Python starts (``huggingface_hub`` reads both when it is imported); a clear error
+    says which is missing.
+    """
+    folder = os.environ.get(STANDIN_ENV, "").strip()
+    if not folder:
+        return None
+    if not os.path.isfile(os.path.join(folder, "STANDIN.json")):
+        raise ValueError(f"{STANDIN_ENV}={folder!r} is not a stand-in hub (no STANDIN.json); write one "
+                         f"with: python -m mmcourse standin-hub {folder}")
+    cache = os.environ.get("HF_HUB_CACHE", "")
+    if not hub_offline() or os.path.realpath(cache) != os.path.realpath(folder):
+        raise ValueError(f"a stand-in run needs HF_HUB_OFFLINE=1 and HF_HUB_CACHE={folder!r} in the "
+                         f"environment before Python starts; got HF_HUB_OFFLINE="
+                         f"{os.environ.get('HF_HUB_OFFLINE', '')!r}, HF_HUB_CACHE={cache!r}")
+    return folder
 
 
 @contract(profile=Choice(PROFILES))
@@ -178,12 +207,25 @@ def setup(
     Returns:
         A frozen :class:`RunConfig`.
 
+    Raises:
+        ValueError: ``"full"`` with no GPU and no ``device`` given (the message says what
+            to do), or a stand-in run whose environment is incomplete.
+
     Used in: chapters 00, 01, 02, 03
     """
     resolved = resolve_profile(profile)
+    standin = resolved == "full" and standin_hub() is not None
     seed_everything(seed)
+    if device is None and standin:
+        device = "cpu"  # random tiny checkpoints: the CPU is enough, and results are exact
     if device is None:
         device = pick_device(resolved)
+        if resolved == "full" and device == "cpu":
+            raise ValueError(
+                "profile='full' loads real checkpoints and needs a GPU, but torch sees no CUDA or MPS "
+                "device. Use the tiny profile (mmcourse.setup('tiny'), or MMCOURSE_PROFILE=tiny), get a "
+                "GPU (Colab: Runtime > Change runtime type > T4 GPU), or, to run the full profile on "
+                "the CPU anyway (slow; 4-bit models cannot load), pass device='cpu'.")
     elif device not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device={device!r} is not supported; expected 'cpu', 'cuda' or 'mps'")
     elif device == "cuda" and not torch.cuda.is_available():
@@ -194,10 +236,17 @@ def setup(
         raise ValueError(f"threads must be a positive int; got {threads!r}")
     torch.set_num_threads(threads)
     cfg = RunConfig(
-        profile=resolved, device=device, dtype=pick_dtype(device), seed=seed, threads=threads
+        profile=resolved, device=device, seed=seed, threads=threads, standin=standin,
+        # a stand-in run loads checkpoints in bf16, as a GPU run loads half precision, so a float32
+        # input fed to a half-precision model fails here too (training on the CPU stays fp32)
+        dtype=torch.bfloat16 if standin else pick_dtype(device),
     )
     if verbose:
         print(cfg.describe())
+        if standin:
+            print(f"[stand-in run] checkpoints come from the stand-in hub {standin_hub()}: tiny random "
+                  "weights under the real repo ids, loaded in bfloat16, so every full-profile call runs "
+                  "on the CPU; claims about their quality are skipped.")
     return cfg
 
 

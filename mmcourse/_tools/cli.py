@@ -2,7 +2,8 @@
 
 Learners:      grade (score an exercises notebook), zoo (the tiny trained models),
                hub (the real checkpoints of the full profile)
-Maintainers:   course (run every notebook), exercises, sync, tags, budgets
+Maintainers:   course (run every notebook), exercises, sync, tags, budgets,
+               standin-hub + test-full (the full profile offline), smoke (on a GPU)
 """
 
 from __future__ import annotations
@@ -137,6 +138,31 @@ def _hub(args: argparse.Namespace) -> int:
     return 0
 
 
+def _standin_hub(args: argparse.Namespace) -> int:
+    from ..hub import standin
+
+    held = standin.write(args.directory, args.names or None)
+    _print_table([{"repo id": k, "stand-in": v} for k, v in held.items()], ["repo id", "stand-in"], 80)
+    env = " ".join(f"{k}={v}" for k, v in standin.environment(args.directory).items())
+    print(f"\nrun the full profile against it:\n  {env} jupyter lab")
+    return 0
+
+
+def _test_full(args: argparse.Namespace) -> int:
+    from .fullrun import run
+
+    params = json.loads(args.parameters) if args.parameters else None
+    code, _ = run([Path(n) for n in args.notebooks] or None, root=Path(args.root), out_dir=Path(args.out),
+                  timeout=args.timeout, parameters=params)
+    return code
+
+
+def _smoke(args: argparse.Namespace) -> int:
+    from .smoke import main
+
+    return main(args.names or None, record_results=args.record, allow_cpu=args.cpu)
+
+
 def _budgets(args: argparse.Namespace) -> int:
     from .budgets import main
 
@@ -189,6 +215,29 @@ def main(argv: list[str] | None = None) -> int:
         if name == "exercises":
             p.add_argument("--force", action="store_true", help="overwrite exercise files that hold edits")
         p.set_defaults(func=fn, force=False)
+
+    s = sub.add_parser("standin-hub", help="write tiny random checkpoints under the real repo ids "
+                                           "(a Hugging Face cache folder) for offline full-profile runs")
+    s.add_argument("directory", help="the folder to write (emptied first if it is a stand-in hub)")
+    s.add_argument("names", nargs="*", help="registry names (default: all)")
+    s.set_defaults(func=_standin_hub)
+
+    f = sub.add_parser("test-full", help="run every chapter in the full profile on the CPU against the "
+                                         "stand-in hub; fail on any cell error")
+    f.add_argument("notebooks", nargs="*", help="default: chapters/*.ipynb")
+    f.add_argument("--root", default=".")
+    f.add_argument("--out", default="build/full")
+    f.add_argument("--timeout", type=float, default=600, help="per-cell limit in seconds")
+    f.add_argument("--parameters", help="papermill parameters as JSON")
+    f.set_defaults(func=_test_full)
+
+    m = sub.add_parser("smoke", help="on a CUDA machine: load every registry model, run one call each, "
+                                     "print load s, peak VRAM, throughput and T4 fit")
+    m.add_argument("names", nargs="*", help="registry names (default: all that load through a library class)")
+    m.add_argument("--record", action="store_true", help="write the measurements into mmcourse/hub/measured.json")
+    m.add_argument("--cpu", action="store_true", help="allow a run without CUDA (a dry run, e.g. against "
+                                                      "the stand-in hub)")
+    m.set_defaults(func=_smoke)
 
     b = sub.add_parser("budgets", help="time the calibration workload: this machine's speed factor")
     b.set_defaults(func=_budgets)

@@ -129,6 +129,7 @@ def execute(
     timeout: float = 300,
     parameters: dict[str, Any] | None = None,
     start_timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> NotebookRun:
     """Run ``path`` top to bottom in a fresh kernel, past errors, and measure it.
 
@@ -142,6 +143,7 @@ def execute(
         timeout: per-cell limit in seconds.
         parameters: extra papermill parameters.
         start_timeout: seconds to wait for the kernel to start.
+        env: extra environment variables for the kernel (e.g. a stand-in run's).
     """
     import nbformat
     import papermill as pm
@@ -173,6 +175,7 @@ def execute(
             "MMCOURSE_PROFILE": profile,
             HEADLESS_ENV: "1",
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            **(env or {}),
         }
         params = {"PROFILE": profile, **(parameters or {})}
         start = time.perf_counter()

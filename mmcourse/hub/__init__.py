@@ -1,120 +1,25 @@
-"""The registry of real checkpoints for the full profile, and ``load`` for both profiles.
+"""Real checkpoints for the full profile, and ``load`` for both profiles.
 
-* full profile: ``from_pretrained`` with the run config's dtype and device.
+* full profile: ``from_pretrained`` with the run config's dtype and device (or, in a
+  stand-in run, the tiny random checkpoint saved under the same repo id: see
+  :mod:`mmcourse.hub.standin`).
 * tiny profile: the *same library class* built from a tiny config (random weights),
   with a printed notice, so the code path is exercised offline on a CPU.
 
-Sizes and licences come from the checkpoints' Hub pages, the open_clip results csv
-(``mlfoundations/open_clip docs/openclip_results.csv``) and the LLaVA repository. ``min_gpu_gb`` is an estimate, not a measurement: weights
-x 1.2 + 1 GB for activations and the CUDA context, rounded up to 0.5 GB.
+The registry (names, repo ids, sizes, licences) is :mod:`mmcourse.hub.registry`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from .. import viz
 from ..compat import dtype_kwargs
 from ..contracts import Choice, Instance, Maybe, contract
-from ..runtime import RunConfig, hub_offline
+from ..runtime import RunConfig, hub_offline, standin_hub
 from . import tiny
+from .registry import REGISTRY, ModelSpec, names, spec, table
 
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One real checkpoint: where it lives, which class loads it, and what it costs."""
-
-    name: str  # the course's short name
-    repo_id: str
-    library: str  # "transformers" or "diffusers"
-    cls: str  # class name inside the library
-    params_m: float | None  # parameters, millions (None: not verified)
-    licence: str
-    chapter: str
-    task: str
-    subfolder: str | None = None
-    weights_gb: float | None = None  # when not 2 bytes x params (quantised or measured)
-    quantization: str | None = None  # "nf4" for bitsandbytes 4-bit
-    tiny: Callable[[], Any] | None = None  # builds the same class from a tiny config
-    note: str = ""
-
-    @property
-    def fp16_gb(self) -> float | None:
-        """Weights in fp16 (2 bytes per parameter), GB."""
-        return None if self.params_m is None else round(self.params_m * 2e6 / 1e9, 2)
-
-    @property
-    def load_gb(self) -> float | None:
-        """Weights as loaded: quantised size when quantised, else fp16."""
-        return self.weights_gb if self.weights_gb is not None else self.fp16_gb
-
-    @property
-    def min_gpu_gb(self) -> float | None:
-        """Estimated minimum GPU memory: weights x 1.2 + 1 GB, rounded up to 0.5 GB."""
-        gb = self.load_gb
-        return None if gb is None else math.ceil((gb * 1.2 + 1.0) * 2) / 2
-
-
-_T, _D = "transformers", "diffusers"
-
-REGISTRY: dict[str, ModelSpec] = {
-    s.name: s
-    for s in [
-        ModelSpec("clip-b16", "openai/clip-vit-base-patch16", _T, "CLIPModel", 150, "MIT", "02",
-                  "contrastive image-text", tiny=tiny.clip),
-        ModelSpec("clip-b32", "openai/clip-vit-base-patch32", _T, "CLIPModel", 151, "MIT", "02",
-                  "contrastive image-text (CPU pick)", tiny=tiny.clip),
-        ModelSpec("siglip-b16", "google/siglip-base-patch16-224", _T, "SiglipModel", 203, "Apache-2.0",
-                  "02", "sigmoid image-text", tiny=tiny.siglip,
-                  note='processor needs padding="max_length"'),
-        ModelSpec("vit-b16", "google/vit-base-patch16-224", _T, "ViTForImageClassification", 86,
-                  "Apache-2.0", "01", "ImageNet classification", tiny=tiny.vit,
-                  note="86M: ViT paper (Dosovitskiy et al. 2021) Table 1, ViT-Base"),
-        ModelSpec("llava-onevision-0.5b", "llava-hf/llava-onevision-qwen2-0.5b-ov-hf", _T,
-                  "LlavaOnevisionForConditionalGeneration", 900, "Apache-2.0", "03", "image chat",
-                  weights_gb=1.8, tiny=tiny.llava_onevision),
-        ModelSpec("llava-1.5-7b", "llava-hf/llava-1.5-7b-hf", _T, "LlavaForConditionalGeneration",
-                  7060, "Llama 2", "03", "image chat (4-bit)", weights_gb=4.0, quantization="nf4",
-                  tiny=tiny.llava, note="14.1 GB in fp16; bitsandbytes 4-bit needs CUDA"),
-        ModelSpec("smolvlm-256m", "HuggingFaceTB/SmolVLM-256M-Instruct", _T,
-                  "AutoModelForImageTextToText", 256, "Apache-2.0", "03", "image chat (CPU pick)",
-                  tiny=tiny.smolvlm),
-        ModelSpec("blip-caption-base", "Salesforce/blip-image-captioning-base", _T,
-                  "BlipForConditionalGeneration", 250, "BSD-3-Clause", "03", "captioning",
-                  tiny=tiny.blip),
-        ModelSpec("vilt-vqa", "dandelin/vilt-b32-finetuned-vqa", _T, "ViltForQuestionAnswering", 120,
-                  "Apache-2.0", "03", "visual question answering", tiny=tiny.vilt),
-        ModelSpec("blip2-opt-2.7b", "Salesforce/blip2-opt-2.7b", _T, "Blip2ForConditionalGeneration",
-                  3900, "see model card", "03", "captioning / VQA with a Q-Former",
-                  tiny=tiny.blip2, note="size from the model card, not re-measured"),
-        ModelSpec("whisper-base", "openai/whisper-base", _T, "WhisperForConditionalGeneration", 74,
-                  "Apache-2.0", "04", "speech recognition", tiny=tiny.whisper),
-        ModelSpec("whisper-tiny", "openai/whisper-tiny", _T, "WhisperForConditionalGeneration", 39,
-                  "Apache-2.0", "04", "speech recognition (CPU pick)", tiny=tiny.whisper),
-        ModelSpec("clap-htsat-unfused", "laion/clap-htsat-unfused", _T, "ClapModel", 153,
-                  "Apache-2.0", "04", "contrastive audio-text", tiny=tiny.clap),
-        ModelSpec("videomae-kinetics", "MCG-NJU/videomae-base-finetuned-kinetics", _T,
-                  "VideoMAEForVideoClassification", 87, "CC-BY-NC-4.0", "04",
-                  "video classification (16 frames)", tiny=tiny.videomae,
-                  note="non-commercial licence"),
-        ModelSpec("xclip-b32", "microsoft/xclip-base-patch32", _T, "XCLIPModel", 197, "MIT", "04",
-                  "contrastive video-text (8 frames)", tiny=tiny.xclip),
-        ModelSpec("amused-vq", "amused/amused-256", _D, "VQModel", 146, "OpenRAIL++", "06",
-                  "VQ image tokenizer (8192 codes)", subfolder="vqvae", weights_gb=0.293,
-                  tiny=tiny.vqmodel),
-        ModelSpec("janus-pro-1b", "deepseek-community/Janus-Pro-1B", _T,
-                  "JanusForConditionalGeneration", 2000, "MIT", "06", "unified understand + generate",
-                  weights_gb=4.2, note="a third-party report says .generate() has trouble on 5.x"),
-        ModelSpec("sd-turbo", "stabilityai/sd-turbo", _D, "AutoPipelineForText2Image", 1300,
-                  "Stability AI community (non-commercial)", "05", "text-to-image, 1-4 steps",
-                  note='variant="fp16", num_inference_steps=1, guidance_scale=0.0'),
-        ModelSpec("ddpm-cifar10", "google/ddpm-cifar10-32", _D, "DDPMPipeline", 35.7, "Apache-2.0",
-                  "05", "unconditional DDPM, 32x32", tiny=tiny.ddpm),
-    ]
-}
+__all__ = ["REGISTRY", "HubError", "ModelSpec", "build_tiny", "load", "names", "spec", "table", "tiny"]
 
 
 class HubError(RuntimeError):
@@ -124,49 +29,18 @@ class HubError(RuntimeError):
         return [f"HubError: {self}"]
 
 
-def names() -> list[str]:
-    """Every registered model name."""
-    return list(REGISTRY)
+def _check_standin(s: ModelSpec) -> None:
+    """In a stand-in run, a repo the stand-in hub lacks is a clear error, not a cache miss."""
+    import json
+    from pathlib import Path
 
-
-@contract(name=Choice(tuple(REGISTRY)))
-def spec(name: str) -> ModelSpec:
-    """The :class:`ModelSpec` for ``name``; a clear error listing known names otherwise.
-
-    Used in: chapters 01, 02, 03
-    """
-    if not isinstance(name, str) or name not in REGISTRY:
-        raise ValueError(f"name={name!r} is not in the hub registry; known names: {', '.join(REGISTRY)}")
-    return REGISTRY[name]
-
-
-@contract(chapter=Maybe(Choice(tuple(sorted({s.chapter for s in REGISTRY.values()})))))
-def table(chapter: str | None = None, *, display: bool = True) -> list[dict[str, Any]]:
-    """The registry as rows (and a displayed Markdown table), optionally for one chapter.
-
-    Used in: chapters 00, 03
-    """
-    rows = []
-    for s in REGISTRY.values():
-        if chapter is not None and s.chapter != chapter:
-            continue
-        rows.append({
-            "name": s.name,
-            "repo id": s.repo_id,
-            "class": s.cls,
-            "params (M)": "—" if s.params_m is None else f"{s.params_m:g}",
-            "fp16 GB": "—" if s.fp16_gb is None else f"{s.fp16_gb:.2f}",
-            "loaded GB": "—" if s.load_gb is None else f"{s.load_gb:.2f}" + (f" ({s.quantization})" if s.quantization else ""),
-            "min GPU GB (est.)": "—" if s.min_gpu_gb is None else f"{s.min_gpu_gb:g}",
-            "licence": s.licence,
-            "chapter": s.chapter,
-            "tiny stand-in": "yes" if s.tiny else "no",
-        })
-    if not rows:
-        raise ValueError(f"chapter={chapter!r} has no models in the registry")
-    if display:
-        viz.table(rows)
-    return rows
+    folder = standin_hub()
+    held = json.loads((Path(folder) / "STANDIN.json").read_text())
+    if held.get(s.repo_id, "").startswith(("model", "pipeline")):
+        return
+    why = held.get(s.repo_id, "it was not written")
+    raise HubError(f"{s.name!r} ({s.repo_id}) is not in the stand-in hub {folder} ({why}); "
+                   f"it holds: {', '.join(k for k, v in held.items() if v.startswith(('model', 'pipeline')))}")
 
 
 def _library_class(s: ModelSpec) -> Any:
@@ -219,13 +93,17 @@ def load(name: str, cfg: RunConfig, **kwargs: Any) -> Any:
         raise TypeError(f"cfg must be the RunConfig from mmcourse.setup(); got {type(cfg).__name__}")
     if cfg.is_tiny:
         return build_tiny(name, cfg)
+    if cfg.standin:
+        _check_standin(s)
     cls = _library_class(s)
     options: dict[str, Any] = dict(dtype_kwargs(s.library, cfg.dtype))
     if s.subfolder:
         options["subfolder"] = s.subfolder
     if hub_offline():
         options["local_files_only"] = True
-    if s.quantization == "nf4":
+    if s.quantization == "nf4" and cfg.standin:
+        print(f"[stand-in run] {name!r} would load in 4-bit on a GPU; its stand-in loads in float32")
+    elif s.quantization == "nf4":
         if cfg.device != "cuda":
             raise HubError(f"{name!r} loads in 4-bit with bitsandbytes, which needs a CUDA GPU; "
                            f"this run is on {cfg.device}. Pick a smaller model, e.g. 'smolvlm-256m'.")

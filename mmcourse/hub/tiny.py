@@ -2,7 +2,12 @@
 
 In the tiny profile, ``hub.load(name, cfg)`` builds the *same class* a full-profile
 run downloads, from one of these configs, with random weights: the code path, the
-tensor shapes and the library API are the real ones; only the size differs.
+tensor shapes and the library API are the real ones; only the size differs. The same
+models, saved with working processors, make the stand-in hub (``hub/standin.py``).
+
+Where a chapter feeds a model from its processor, the tiny config keeps the real input
+resolution and patch size (ViT-B/16 reads 224 px in 16 px patches, BLIP 384 px, ...), so
+the real preprocessing shapes hold; only width and depth shrink.
 """
 
 from __future__ import annotations
@@ -17,11 +22,22 @@ _TEXT = dict(vocab_size=1000, hidden_size=32, intermediate_size=64, num_hidden_l
              eos_token_id=3)
 
 
-def clip() -> Any:
+def _real_resolution(image_size: int, patch_size: int) -> dict[str, int]:
+    return dict(_VISION, image_size=image_size, patch_size=patch_size)
+
+
+def clip(patch_size: int = 32) -> Any:
+    """CLIP ViT-B/32 (or /16) at 224 px; text up to CLIP's 77 tokens."""
     from transformers import CLIPConfig, CLIPModel
 
     # eos_token_id != 2: CLIP treats eos_token_id == 2 as "legacy" argmax pooling (modeling_clip.py)
-    return CLIPModel(CLIPConfig(text_config=_TEXT, vision_config=_VISION, projection_dim=16))
+    text = dict(_TEXT, max_position_embeddings=77)
+    return CLIPModel(CLIPConfig(text_config=text, vision_config=_real_resolution(224, patch_size),
+                                projection_dim=16))
+
+
+def clip_b16() -> Any:
+    return clip(patch_size=16)
 
 
 def siglip() -> Any:
@@ -33,7 +49,7 @@ def siglip() -> Any:
 def vit() -> Any:
     from transformers import ViTConfig, ViTForImageClassification
 
-    return ViTForImageClassification(ViTConfig(**_VISION, num_labels=10))
+    return ViTForImageClassification(ViTConfig(**_real_resolution(224, 16), num_labels=10))
 
 
 def llava() -> Any:
@@ -71,7 +87,7 @@ def smolvlm() -> Any:
 def blip() -> Any:
     from transformers import BlipConfig, BlipForConditionalGeneration
 
-    return BlipForConditionalGeneration(BlipConfig(text_config=_TEXT, vision_config=_VISION,
+    return BlipForConditionalGeneration(BlipConfig(text_config=_TEXT, vision_config=_real_resolution(384, 16),
                                                    projection_dim=16))
 
 
@@ -93,7 +109,7 @@ def vilt() -> Any:
 
     return ViltForQuestionAnswering(
         ViltConfig(vocab_size=1000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                   intermediate_size=64, image_size=32, patch_size=8, max_position_embeddings=40,
+                   intermediate_size=64, image_size=384, patch_size=32, max_position_embeddings=40,
                    num_labels=10)
     )
 
@@ -154,3 +170,59 @@ def ddpm() -> Any:
                        down_block_types=("DownBlock2D", "AttnDownBlock2D"),
                        up_block_types=("AttnUpBlock2D", "UpBlock2D"))
     return DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=100))
+
+
+def instructblip() -> Any:
+    from transformers import InstructBlipConfig, InstructBlipForConditionalGeneration
+
+    qformer = dict(vocab_size=1000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                   intermediate_size=64, encoder_hidden_size=32, max_position_embeddings=64)
+    # Flan-T5, as in instructblip-flan-t5-xl: an encoder-decoder language model
+    text = dict(model_type="t5", vocab_size=1000, d_model=32, d_kv=16, d_ff=64, num_layers=2,
+                num_heads=2, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    return InstructBlipForConditionalGeneration(
+        InstructBlipConfig(vision_config=_VISION, qformer_config=qformer, text_config=text,
+                           num_query_tokens=4, image_token_index=999)
+    )
+
+
+def qwen2_5_vl() -> Any:
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, patch_size=14,
+                  spatial_merge_size=2, temporal_patch_size=2, window_size=56, out_hidden_size=32,
+                  fullatt_block_indexes=[1])
+    text = dict(vocab_size=1000, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
+                pad_token_id=0, bos_token_id=1, eos_token_id=3, rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]})
+    return Qwen2_5_VLForConditionalGeneration(
+        Qwen2_5_VLConfig(vision_config=vision, text_config=text, image_token_id=996, video_token_id=997,
+                         vision_start_token_id=998, vision_end_token_id=999)
+    )
+
+
+def stable_diffusion() -> Any:
+    """A tiny text-to-image pipeline of SD-Turbo's classes (UNet, VAE, CLIP text encoder)."""
+    from diffusers import (
+        AutoencoderKL,
+        EulerDiscreteScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from .processors import clip_tokenizer
+
+    unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
+                                block_out_channels=(16, 32), norm_num_groups=8, cross_attention_dim=32,
+                                attention_head_dim=4,
+                                down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"))
+    vae = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(16, 32),
+                        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+                        layers_per_block=1, norm_num_groups=8, sample_size=16)
+    text_encoder = CLIPTextModel(CLIPTextConfig(**{**_TEXT, "max_position_embeddings": 77}))
+    scheduler = EulerDiscreteScheduler(num_train_timesteps=1000, timestep_spacing="trailing", steps_offset=1)
+    return StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=clip_tokenizer(),
+                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
