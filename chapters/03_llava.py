@@ -772,6 +772,7 @@ if cfg.is_full:
         inputs = vilt_processor(photo.image, "what is in the picture?", return_tensors="pt").to(cfg.device)
         answer = vilt_full.config.id2label[int(vilt_full(**inputs).logits.argmax(-1))]
         print(f"{photo.name}: BLIP '{caption}' | ViLT 'what is in the picture?' -> {answer}")
+        assert caption.strip(), f"BLIP's generate + decode should give a caption for {photo.name}; got {caption!r}"
 
 # %% [markdown]
 # **Three more families, and how to run them.** Each loads through its own transformers
@@ -804,6 +805,7 @@ if cfg.is_full:
                                     return_tensors="pt").to(cfg.device, instruct.dtype)
         answer = instruct_processor.decode(instruct.generate(**inputs, max_new_tokens=20)[0], skip_special_tokens=True)
         print(f"{photo.name}: InstructBLIP -> {answer!r}")
+        assert answer.strip(), f"InstructBLIP's generate + decode should give an answer; got {answer!r}"
 
 # %% [markdown]
 # **Memory for a 7B LLaVA.** Weights alone, at 2, 1 and 0.5 bytes per parameter

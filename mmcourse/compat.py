@@ -1,7 +1,8 @@
 """Every library-version difference the course cares about, in one place.
 
 Chapters and modules never branch on versions themselves; they call these helpers.
-See ``shared/facts.md`` part 3 for the changes listed here.
+The sources are the libraries' own notes: transformers' ``MIGRATION_GUIDE_V5.md`` and
+release notes, diffusers' release notes.
 """
 
 from __future__ import annotations

@@ -85,3 +85,13 @@ def test_log_metric_writes_when_the_runner_asks(tmp_path, monkeypatch):
     assert json.loads(path.read_text()) == {"name": "acc", "value": 0.75}
     with pytest.raises(ValueError, match="name"):
         mmcourse.log_metric("", 1.0)
+
+
+def test_threads_are_the_same_on_every_machine(monkeypatch):
+    monkeypatch.delenv("MMCOURSE_THREADS", raising=False)
+    assert mmcourse.setup("tiny", verbose=False).threads == runtime.DEFAULT_THREADS == 2
+    monkeypatch.setenv("MMCOURSE_THREADS", "3")
+    assert mmcourse.setup("tiny", verbose=False).threads == 3
+    monkeypatch.setenv("MMCOURSE_THREADS", "all")
+    with pytest.raises(ValueError, match="MMCOURSE_THREADS='all' must be a positive whole number"):
+        mmcourse.setup("tiny", verbose=False)
