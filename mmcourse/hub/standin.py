@@ -22,7 +22,7 @@ from pathlib import Path
 from ..contracts import Instance, Maybe, Strings, contract
 from ..runtime import STANDIN_ENV
 from . import processors
-from .registry import REGISTRY, spec
+from .registry import REGISTRY, REMOTE_CODE, spec
 
 MANIFEST = "STANDIN.json"
 
@@ -70,6 +70,8 @@ def _write_one(root: Path, name: str) -> str:
     import torch
 
     s = spec(name)
+    if s.library == REMOTE_CODE:
+        return "not available: ships only remote code (trust_remote_code), which the course does not run"
     if s.tiny is None:
         return "not available: no tiny config of this class yet"
     torch.manual_seed(0)
