@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
 from ..contracts import Instance, Maybe, Strings, contract
 from ..runtime import STANDIN_ENV
-from . import processors
+from .processors import NEEDS_TORCHVISION
+from .processors import build as build_processor
 from .registry import REGISTRY, REMOTE_CODE, spec
 
 MANIFEST = "STANDIN.json"
@@ -82,12 +82,12 @@ def _write_one(root: Path, name: str) -> str:
     if s.library == "diffusers" and s.subfolder is None:
         return "pipeline (with its tokenizer and scheduler)" if hasattr(model, "tokenizer") else "pipeline"
     _label_classes(target)
-    processor = processors.build(name)
+    processor = build_processor(name)
     if processor is not None:
         processor.save_pretrained(folder)
         _mark_missing_configs(folder)
         return "model + processor"
-    if name in processors.NEEDS_TORCHVISION:
+    if name in NEEDS_TORCHVISION:
         return "model (its processor bundles a video processor, which needs torchvision)"
     return "model"
 
@@ -125,7 +125,3 @@ def environment(directory: str | Path) -> dict[str, str]:
     return {STANDIN_ENV: folder, "HF_HUB_CACHE": folder, "HF_HUB_OFFLINE": "1",
             "MMCOURSE_PROFILE": "full", "TRANSFORMERS_OFFLINE": "1"}
 
-
-def is_standin_run() -> bool:
-    """True inside a stand-in run (``$MMCOURSE_STANDIN_HUB`` set)."""
-    return bool(os.environ.get(STANDIN_ENV))

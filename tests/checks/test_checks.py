@@ -12,6 +12,7 @@ from mmcourse.metrics import vqa
 from mmcourse.models import count_parameters, fusion
 from mmcourse.models.clip import clip_loss, hardest_negatives
 from mmcourse.models.vlm import Projector, splice_image_features
+from mmcourse.train import train_step
 
 
 class _LinearProjector(torch.nn.Module):  # LLaVA v1's linear projector: no hidden layer
@@ -46,20 +47,11 @@ def _step_without_zero_grad(model, batch, optimizer):
     return loss.item()
 
 
-def _step(model, batch, optimizer):
-    x, y = batch
-    loss = F.cross_entropy(model(x), y)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
 REFERENCE = {
     "metrics.accuracy": metrics.accuracy,
     "metrics.confusion_matrix": metrics.confusion_matrix,
     "train.count_parameters": count_parameters,
-    "train.train_step": _step,
+    "train.train_step": train_step,
     "patches.patchify": patches.patchify,
     "audio.mel_filterbank": lambda n, m, r: audio.mel_filterbank(n, m, r, scale="htk", norm=None),
     "video.sample_segments": lambda n, k: video.sample_segments(n, k, train=False),
