@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from .contracts import Bool, Choice, Float, Int, Maybe, Waveform, contract
+from .contracts import Bool, Choice, Float, Int, Maybe, Tensor, Waveform, contract
 
 
 def _check_rate(sample_rate: float, name: str = "sample_rate") -> None:
@@ -153,3 +153,45 @@ def dominant_frequency(wave: torch.Tensor | np.ndarray, sample_rate: int) -> flo
     wave = as_waveform(wave)
     spectrum = torch.fft.rfft(wave * torch.hann_window(wave.numel(), periodic=False)).abs()
     return float(spectrum.argmax()) * sample_rate / wave.numel()
+
+
+@contract(features=Tensor(rank=(2, 3), kind="float", what="(mels, frames) or (batch, mels, frames) log-mel features"),
+          freq_mask=Int(min=0), time_mask=Int(min=0), num_freq_masks=Int(min=0), num_time_masks=Int(min=0),
+          seed=Int(min=0))
+def spec_augment(features: torch.Tensor, *, freq_mask: int = 8, time_mask: int = 20, num_freq_masks: int = 1,
+                 num_time_masks: int = 1, seed: int = 0) -> torch.Tensor:
+    """SpecAugment's masking (Park et al., 2019, §2): hide ``num_freq_masks`` bands of
+    f ~ U[0, F] mel channels and ``num_time_masks`` stretches of t ~ U[0, T] frames, each
+    at a uniform random start, by setting them to the spectrogram's mean. Time warping is
+    left out (the paper finds it the least useful, §5). Their LibriSpeech policy uses
+    F = 27 of 80 channels and T = 100 frames (Table 1). Returns a masked copy.
+
+    Used in: chapter 04
+    """
+    out = features.clone()
+    batch = out if out.dim() == 3 else out[None]
+    B, M, T = batch.shape  # (batch, mel channels, frames)
+    g = torch.Generator().manual_seed(seed)
+    for b in range(B):
+        fill = batch[b].mean()
+        for size, count, axis_len, axis in ((freq_mask, num_freq_masks, M, 0), (time_mask, num_time_masks, T, 1)):
+            for _ in range(count):
+                width = int(torch.randint(0, min(size, axis_len) + 1, (), generator=g))  # 1. width ~ U[0, F]
+                start = int(torch.randint(0, axis_len - width + 1, (), generator=g))  # 2. start ~ U[0, len - width]
+                if axis == 0:
+                    batch[b, start:start + width, :] = fill  # 3. mask mel channels
+                else:
+                    batch[b, :, start:start + width] = fill  # ... or frames
+    return out
+
+
+@contract(waves=Tensor(rank=2, kind="float", what="(clips, samples) waveforms of equal length"),
+          sample_rate=Float(min=0, open_min=True))
+def log_mel_batch(waves: torch.Tensor, sample_rate: int = 16000) -> torch.Tensor:
+    """:func:`log_mel_spectrogram` of each row, normalised per clip: (clips, 80, samples / hop).
+    One extra zero sample per clip makes the frame count exactly samples / 160.
+
+    Used in: chapter 04
+    """
+    padded = torch.cat([waves, waves.new_zeros(len(waves), 1)], dim=1)
+    return torch.stack([log_mel_spectrogram(w, sample_rate) for w in padded])

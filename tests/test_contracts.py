@@ -144,7 +144,20 @@ def _instances() -> tuple[object, ...]:
             torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1), torch.nn.Linear(2, 2),
             vlm.language_model, {"words": contrastive.shapes_tokenizer(["a red circle"])},
             (torch.rand(2, 3, 32, 32), torch.tensor([[2, 4, 3, 0], [2, 5, 3, 0]])), torch.rand(4, 4), np.random.rand(4, 4),
-            _wav_bytes(), "text")
+            _wav_bytes(), "text", *_chapter04_instances())
+
+
+def _chapter04_instances() -> tuple[object, ...]:
+    from mmcourse import asr, audiotext
+    from mmcourse.data.sound_scenes import make_sound_captions
+    from mmcourse.data.spoken_digits import DIGITS, SpokenDigits
+
+    sounds = make_sound_captions(4, "all", seed=0)
+    clap = audiotext.sounds_clap(audiotext.sounds_tokenizer(sounds.captions), channels=(4,), width=8, embed_dim=8,
+                                 text_width=16, text_layers=1)
+    whisper = asr.tiny_whisper(asr.WordTokenizer(DIGITS), d_model=16, layers=1, heads=2, seconds=1.0)
+    digits = SpokenDigits([torch.rand(8000) - 0.5], ["one two"], ["en"])
+    return sounds, clap, whisper, digits
 
 
 def _wav_bytes() -> bytes:

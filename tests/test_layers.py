@@ -17,7 +17,8 @@ LAYERS = [
     ("data & signals", ["data", "text", "patches", "audio", "video", "chat"]),
     ("models", ["models"]),
     ("training", ["train"]),
-    ("tasks & metrics", ["zeroshot", "contrastive", "retrieval", "instruct", "metrics", "viz", "widgets"]),
+    ("tasks & metrics", ["zeroshot", "contrastive", "audiotext", "asr", "retrieval", "instruct", "metrics", "viz",
+                         "widgets"]),
     ("assets", ["zoo", "hub", "checks"]),
     ("tools", ["_tools"]),
 ]

@@ -91,7 +91,7 @@ def clicks(times: list[float], seconds: float = 1.0, sample_rate: int = SAMPLE_R
 def espeak_available() -> bool:
     """Whether the ``espeak-ng`` program is installed.
 
-    Used in: chapter 01
+    Used in: chapters 01, 04
     """
     return shutil.which("espeak-ng") is not None
 
@@ -112,17 +112,21 @@ def read_wav(data: bytes) -> tuple[np.ndarray, int]:
     return np.frombuffer(frames, dtype="<i2").copy(), rate
 
 
-@contract(text=Text(), sample_rate=Int(min=1), voice=Text(), words_per_minute=Int(min=80, max=450))
-def speech(text: str, sample_rate: int = SAMPLE_RATE, voice: str = "en", words_per_minute: int = 150
-           ) -> torch.Tensor:
+@contract(text=Text(), sample_rate=Int(min=1), voice=Text(), words_per_minute=Int(min=80, max=450),
+          pitch=Int(min=0, max=99))
+def speech(text: str, sample_rate: int = SAMPLE_RATE, voice: str = "en", words_per_minute: int = 150,
+           pitch: int = 50) -> torch.Tensor:
     """Speak ``text`` with espeak-ng; float waveform in [-1, 1] at ``sample_rate``.
+    ``voice`` is a language/dialect with an optional variant (``"en-gb+f2"``); ``pitch``
+    0-99 (espeak-ng's ``-p``).
 
-    Used in: chapter 01
+    Used in: chapters 01, 04
     """
     if not espeak_available():
         raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng); "
                            "use the synthetic sounds in mmcourse.data.sounds instead")
-    out = subprocess.run(["espeak-ng", "--stdout", "-v", voice, "-s", str(words_per_minute), text],
+    out = subprocess.run(["espeak-ng", "--stdout", "-v", voice, "-s", str(words_per_minute), "-p", str(pitch),
+                          text],
                          capture_output=True, check=True, timeout=30).stdout
     pcm, rate = read_wav(out)
     wave = torch.from_numpy(pcm.astype(np.float32) / 32768.0)  # int16 -> [-1, 1)

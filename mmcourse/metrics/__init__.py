@@ -2,7 +2,9 @@
 
 * :mod:`.classification` -- accuracy, confusion matrix, batched predictions (chapter 00);
 * :mod:`.retrieval` -- ranks, Recall@K, mean and median rank (chapter 02);
-* :mod:`.vqa` -- VQA answer normalisation, exact match, the official VQA accuracy (chapter 03).
+* :mod:`.vqa` -- VQA answer normalisation, exact match, the official VQA accuracy (chapter 03);
+* :mod:`.speech` -- edit distance, word and character error rates (chapter 04; import it
+  as ``mmcourse.metrics.speech``).
 """
 
 from . import classification, retrieval, vqa
