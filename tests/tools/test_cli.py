@@ -21,7 +21,7 @@ def test_zoo_list_honours_names_and_rejects_unknown_ones(capsys):
     rows = capsys.readouterr().out.splitlines()[2:]
     assert len(rows) == 1 and rows[0].startswith("shapes-cnn")
     assert cli.main(["zoo", "list", "nope"]) == 2
-    assert "unknown zoo entry ['nope']; known: ['clip-shapes'" in capsys.readouterr().err
+    assert "unknown zoo entry ['nope']; known: ['clap-sounds'" in capsys.readouterr().err
 
 
 def test_hub_prints_a_table_with_headers(capsys):

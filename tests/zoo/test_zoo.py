@@ -5,13 +5,17 @@ import ast
 
 import pytest
 
-from mmcourse import instruct, zoo
+from mmcourse import asr, audiotext, instruct, zoo
 from mmcourse.data import make_shapes
+from mmcourse.data.motion import make_motion_clips
+from mmcourse.data.sound_scenes import make_sound_captions
+from mmcourse.data.spoken_digits import load_spoken_digits
 from mmcourse.metrics import accuracy, predict
 from mmcourse.zeroshot import pair_accuracy
 from mmcourse.zoo import registry
 
-NAMES = ["clip-shapes", "lm-shapes", "shapes-cnn", "vlm-shapes"]
+NAMES = ["clap-sounds", "clip-shapes", "lm-shapes", "shapes-cnn", "video-motion", "vlm-shapes", "whisper-digits",
+         "whisper-digits-no-specaugment"]
 
 
 def test_table_and_meta():
@@ -22,7 +26,7 @@ def test_table_and_meta():
         meta = zoo.meta(name)
         assert {"config", "recipe", "metrics", "tolerance", "versions", "source_hash"} <= set(meta)
         assert set(meta["tolerance"]) == set(meta["metrics"])
-    with pytest.raises(ValueError, match="name must be one of \\['clip-shapes'.*got str 'nope'"):
+    with pytest.raises(ValueError, match="name must be one of \\['clap-sounds'.*got str 'nope'"):
         zoo.load("nope")
 
 
@@ -31,6 +35,12 @@ def test_stored_headline_metrics():
     assert metrics["shapes-cnn"]["test_accuracy"] >= 0.95
     assert metrics["clip-shapes"]["zero_shot_seen"] >= 0.99 and metrics["clip-shapes"]["zero_shot_holdout"] >= 0.9
     assert metrics["vlm-shapes"]["vqa_all"] >= 0.9  # >= 90% on questions about unseen images
+    video = metrics["video-motion"]
+    assert all(video[f"{task}_{a}"] >= 0.95 for task in ("direction", "order") for a in ("late", "joint", "divided"))
+    assert video["direction_frame"] <= 0.35 and video["order_frame"] <= 0.6  # the single-frame model: near chance
+    assert metrics["whisper-digits"]["heldout_voice_wer"] <= 0.10
+    assert metrics["whisper-digits"]["heldout_voice_wer"] < metrics["whisper-digits-no-specaugment"]["heldout_voice_wer"]
+    assert metrics["clap-sounds"]["zero_shot_seen"] >= 0.98 and metrics["clap-sounds"]["zero_shot_holdout"] >= 0.75
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -92,3 +102,30 @@ def test_cheap_entries_retrain_within_tolerance(name, cfg, tmp_path):
     assert zoo.within_tolerance(name, metrics) == []
     folder = zoo.save(name, model, metrics, seconds=1.0, directory=tmp_path)
     assert (folder / "model.safetensors").exists() and (folder / "meta.json").exists()
+
+
+def test_shipped_whisper_reproduces_its_stored_wer():
+    model = zoo.load("whisper-digits")
+    held = load_spoken_digits("heldout")
+    assert asr.corpus_wer(model, held) == pytest.approx(zoo.meta("whisper-digits")["metrics"]["heldout_voice_wer"],
+                                                        abs=0.002)
+
+
+def test_shipped_clap_reproduces_its_stored_metrics():
+    meta = zoo.meta("clap-sounds")
+    d = meta["recipe"]["data"]
+    seen = make_sound_captions(d["n_test"], "train", seed=d["seen_seed"])
+    held = make_sound_captions(d["n_test"], "holdout", seed=d["holdout_seed"])
+    got = audiotext.sound_metrics(zoo.load("clap-sounds"), seen, held)
+    for name, value in meta["metrics"].items():
+        assert got[name] == pytest.approx(value, abs=0.002), name
+
+
+def test_shipped_video_models_reproduce_their_stored_accuracies():
+    meta = zoo.meta("video-motion")
+    suite = zoo.load("video-motion")
+    for task in ("direction", "order"):
+        clips = make_motion_clips(meta["recipe"]["data"]["n_test"], task, seed=meta["recipe"]["data"]["test_seed"])
+        for attention in ("frame", "divided"):
+            acc = accuracy(predict(suite[f"{task}__{attention}"], clips.videos), clips.labels)
+            assert acc == pytest.approx(meta["metrics"][f"{task}_{attention}"], abs=0.002), (task, attention)
