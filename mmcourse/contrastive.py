@@ -89,7 +89,7 @@ def contrastive_loss(model: CLIP, batch: tuple[torch.Tensor, torch.Tensor], *, g
     image meets all the batch's captions as negatives. ``gather=False`` contrasts each
     process's images only with its own captions: fewer negatives, a different loss.
 
-    Used in: chapter 02
+    Used in: chapters 02, 04
     """
     images, tokens = batch
     if not gather or not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:

@@ -106,7 +106,7 @@ class TubeletEmbed(nn.Module):
     stride are one tubelet of t frames x P x P pixels. With t = 1 it embeds each frame's
     patches separately, like an image ViT applied frame by frame.
 
-    Used in: chapter 01
+    Used in: chapters 01, 04
     """
 
     def __init__(self, patch_size: int, tubelet: int, in_channels: int = 3, dim: int = 64) -> None:

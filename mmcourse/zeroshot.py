@@ -36,7 +36,7 @@ def class_embeddings(model: torch.nn.Module, classnames: Sequence[str],
     """(C, D) normalised class embeddings, each the mean over ``templates`` of the encoded
     prompts (with "a" corrected to "an" where needed).
 
-    Used in: chapter 02
+    Used in: chapters 02, 04
     """
     templates = _templates(templates)
     model.eval()

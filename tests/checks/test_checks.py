@@ -9,6 +9,7 @@ import torch.nn.functional as F
 import mmcourse
 from mmcourse import audio, chat, checks, metrics, patches, video, zeroshot
 from mmcourse.metrics import vqa
+from mmcourse.metrics.speech import word_error_rate
 from mmcourse.models import count_parameters, fusion
 from mmcourse.models.clip import clip_loss, hardest_negatives
 from mmcourse.models.vlm import Projector, splice_image_features
@@ -39,6 +40,19 @@ def _count_no_frozen_filter(model, trainable_only=False):
     return sum(p.numel() for p in model.parameters())
 
 
+def _reference_mask(features, f0, f, t0, t):
+    out, fill = features.clone(), features.mean()
+    out[f0:f0 + f, :] = fill
+    out[:, t0:t0 + t] = fill
+    return out
+
+
+def _mask_in_place(features, f0, f, t0, t):  # changes the learner's input
+    features[f0:f0 + f, :] = features.mean()
+    features[:, t0:t0 + t] = features.mean()
+    return features
+
+
 def _step_without_zero_grad(model, batch, optimizer):
     x, y = batch
     loss = F.cross_entropy(model(x), y)
@@ -64,6 +78,11 @@ REFERENCE = {
     "vlm.splice": lambda e, i, f, t, lab: splice_image_features(e, i, f, t, lab)[:2],
     "vlm.chat_prompt": chat.build_prompt,
     "vlm.vqa_exact_match": vqa.exact_match,
+    "video.count_tokens": video.video_tokens,
+    "video.divided_reshapes": lambda x: (x.transpose(1, 2).reshape(-1, x.shape[1], x.shape[3]),
+                                         x.reshape(-1, x.shape[2], x.shape[3])),
+    "speech.wer": word_error_rate,
+    "audio.spec_mask": _reference_mask,
 }
 BROKEN = {
     "metrics.accuracy": lambda logits, labels: (logits.argmin(1) == labels).float().mean().item(),
@@ -87,6 +106,12 @@ BROKEN = {
     "vlm.splice": _splice_without_ignore,
     "vlm.chat_prompt": lambda m, g: chat.build_prompt(m, g).replace("</s>", ""),  # forgets the end of turn
     "vlm.vqa_exact_match": lambda p, a: sum(x == y for x, y in zip(p, a)) / len(a),  # no normalisation
+    "video.count_tokens": lambda t, h, w, p, tub: t * (h // p) * (w // p),  # forgets the tubelet
+    # reshapes (B, T, N, D) straight to (B*N, T, D): right shape, tokens of different patches mixed
+    "video.divided_reshapes": lambda x: (x.reshape(-1, x.shape[1], x.shape[3]), x.reshape(-1, x.shape[2], x.shape[3])),
+    # averages per-utterance rates instead of pooling the edits over the corpus
+    "speech.wer": lambda r, h: sum(word_error_rate([a], [b]) for a, b in zip(r, h)) / len(r),
+    "audio.spec_mask": _mask_in_place,
 }
 
 
