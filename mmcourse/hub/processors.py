@@ -22,6 +22,10 @@ from ..compat import image_processor_class
 VOCAB_SIZE = 1000  # == hub.tiny._TEXT["vocab_size"]
 IMAGE_SIZE = 32  # the small VLM stand-ins read 32x32 images (hub/tiny.py)
 PAD, BOS, EOS, IMAGE = 0, 1, 3, 999
+#: Whisper's special tokens in the stand-in vocabulary, at the ids the tiny Whisper (hub/tiny.py)
+#: generates with: its decoder starts at 1 and stops at 2.
+WHISPER_TOKENS = {"<|endoftext|>": 2, "<|startoftranscript|>": 1, "<|en|>": 4, "<|transcribe|>": 5,
+                  "<|translate|>": 6, "<|notimestamps|>": 7}
 WORDS = sorted(set(
     "a an the of is are there what how many where which colour color shape in on one sentence describe "
     "photo picture image red green blue yellow purple orange circle square triangle diamond cross cat "
@@ -159,10 +163,34 @@ def llava() -> Any:
                           chat_template=LLAVA_CHAT_TEMPLATE)
 
 
+def videomae() -> Any:
+    """VideoMAE's processor: resize the short side, centre-crop, normalise, per frame."""
+    return _images("VideoMAEImageProcessor", size={"shortest_edge": IMAGE_SIZE}, crop_size=_square())
+
+
+def xclip() -> Any:
+    from transformers import XCLIPProcessor
+
+    return XCLIPProcessor(image_processor=videomae(), tokenizer=clip_tokenizer())
+
+
+def whisper() -> Any:
+    """Whisper's processor for 1 s of audio (the stand-in's input length), and a byte-level
+    tokenizer with Whisper's special tokens at the ids of :data:`WHISPER_TOKENS`."""
+    from transformers import WhisperFeatureExtractor, WhisperProcessor, WhisperTokenizer
+
+    vocab = _fill({"<|pad|>": PAD, **WHISPER_TOKENS}, byte_symbols())
+    tokenizer = WhisperTokenizer(vocab=vocab, merges=[], pad_token="<|endoftext|>")
+    tokenizer.add_special_tokens({"additional_special_tokens": [t for t in WHISPER_TOKENS if t != "<|endoftext|>"]})
+    return WhisperProcessor(feature_extractor=WhisperFeatureExtractor(feature_size=80, chunk_length=1),
+                            tokenizer=tokenizer)
+
+
 #: registry name -> the processor saved beside its stand-in checkpoint.
 BUILDERS: dict[str, Callable[[], Any]] = {
     "clip-b16": clip, "clip-b32": clip, "vit-b16": vit, "blip-caption-base": blip, "vilt-vqa": vilt,
     "blip2-opt-2.7b": blip2, "instructblip-flan-t5-xl": instructblip, "llava-1.5-7b": llava,
+    "videomae-kinetics": videomae, "xclip-b32": xclip, "whisper-tiny": whisper, "whisper-base": whisper,
 }
 #: processors that bundle a video processor, which transformers 5 builds only with torchvision.
 NEEDS_TORCHVISION = ("llava-onevision-0.5b", "qwen2.5-vl-3b", "smolvlm-256m")

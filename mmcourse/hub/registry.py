@@ -171,7 +171,7 @@ def names() -> list[str]:
 def spec(name: str) -> ModelSpec:
     """The :class:`ModelSpec` for ``name``; a clear error listing known names otherwise.
 
-    Used in: chapters 01, 02, 03
+    Used in: chapters 01, 02, 03, 04
     """
     if not isinstance(name, str) or name not in REGISTRY:
         raise ValueError(f"name={name!r} is not in the hub registry; known names: {', '.join(REGISTRY)}")
@@ -191,7 +191,7 @@ def measured() -> dict[str, dict[str, Any]]:
 def table(chapter: str | None = None, *, display: bool = True) -> list[dict[str, Any]]:
     """The registry as rows (and a displayed Markdown table), optionally for one chapter.
 
-    Used in: chapters 00, 03
+    Used in: chapters 00, 03, 04
     """
     rows = []
     gpu = measured()

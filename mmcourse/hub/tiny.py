@@ -115,14 +115,26 @@ def vilt() -> Any:
 
 
 def whisper() -> Any:
+    """Input: 1 s of audio (100 frames; the real models take 30 s). Its generation config
+    carries the language and task ids ``generate(language=..., task=...)`` looks up."""
     from transformers import WhisperConfig, WhisperForConditionalGeneration
 
-    return WhisperForConditionalGeneration(
+    from .processors import WHISPER_TOKENS as t
+    model = WhisperForConditionalGeneration(
         WhisperConfig(vocab_size=1000, num_mel_bins=80, d_model=32, encoder_layers=2, decoder_layers=2,
                       encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
                       decoder_ffn_dim=64, max_source_positions=50, max_target_positions=64,
-                      decoder_start_token_id=1, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+                      decoder_start_token_id=t["<|startoftranscript|>"], pad_token_id=0,
+                      bos_token_id=t["<|startoftranscript|>"], eos_token_id=t["<|endoftext|>"])
     )
+    g = model.generation_config
+    g.is_multilingual = True
+    g.lang_to_id = {"<|en|>": t["<|en|>"]}
+    g.task_to_id = {"transcribe": t["<|transcribe|>"], "translate": t["<|translate|>"]}
+    g.no_timestamps_token_id = t["<|notimestamps|>"]
+    g.max_length = 64
+    g._from_model_config = False  # else from_pretrained rebuilds it from config.json and drops the ids
+    return model
 
 
 def clap() -> Any:
@@ -148,7 +160,7 @@ def xclip() -> Any:
 
     vision = dict(_VISION, num_frames=4, mit_hidden_size=32, mit_intermediate_size=64,
                   mit_num_hidden_layers=1, mit_num_attention_heads=2)
-    return XCLIPModel(XCLIPConfig(text_config=_TEXT, vision_config=vision, projection_dim=16,
+    return XCLIPModel(XCLIPConfig(text_config=_TEXT, vision_config=vision, projection_dim=32,  # == mit_hidden_size
                                   prompt_layers=1, prompt_attention_heads=2,
                                   prompt_projection_dropout=0.0))
 

@@ -57,6 +57,41 @@ def test_real_repo_ids_load_the_same_classes_offline(hub_dir):
         "the Q-Former's own tokenizer loads from its subfolder, not the language model's")
 
 
+@pytest.fixture(scope="module")
+def video_audio_hub(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("standin04") / "hub"
+    standin.write(folder, ["whisper-tiny", "xclip-b32", "videomae-kinetics"])
+    return folder
+
+
+def test_whisper_generates_with_language_and_task_and_xclip_reads_videos(video_audio_hub):
+    from mmcourse._tools.fullrun import API_DRIFT, LIBRARY_OWN
+
+    hub_dir = video_audio_hub
+    assert set(standin.available(hub_dir).values()) == {"model + processor"}
+    repo = hub.spec("whisper-tiny").repo_id
+    processor = transformers.AutoProcessor.from_pretrained(repo, cache_dir=hub_dir, local_files_only=True)
+    model = transformers.WhisperForConditionalGeneration.from_pretrained(repo, cache_dir=hub_dir, local_files_only=True)
+    assert model.generation_config.lang_to_id == {"<|en|>": 4}, "the saved generation config survives loading"
+    features = processor([torch.zeros(12000).numpy()], sampling_rate=16000, return_tensors="pt").input_features
+    assert tuple(features.shape) == (1, 80, 100), "padded to the stand-in's 1 s window"
+    ids = model.generate(features, language="en", task="transcribe", max_new_tokens=4)
+    assert ids.shape[0] == 1, f"one transcript per input; got {tuple(ids.shape)}"
+    assert [processor.tokenizer.convert_tokens_to_ids(t) for t in ("<|en|>", "<|transcribe|>", "<|notimestamps|>")] == [
+        4, 5, 7], "the tokenizer and the generation config agree on Whisper's special-token ids"
+    xrepo = hub.spec("xclip-b32").repo_id
+    xproc = transformers.AutoProcessor.from_pretrained(xrepo, cache_dir=hub_dir, local_files_only=True)
+    xclip = transformers.XCLIPModel.from_pretrained(xrepo, cache_dir=hub_dir, local_files_only=True)
+    video = [torch.randint(0, 255, (32, 32, 3), dtype=torch.uint8).numpy()] * xclip.config.vision_config.num_frames
+    inputs = xproc(text=["a", "b"], videos=[video], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        assert tuple(xclip(**inputs).logits_per_video.shape) == (1, 2)
+    own = ("[transformers] Passing `generation_config` together with generation-related arguments="
+           "({'suppress_tokens', 'begin_suppress_tokens'}) is deprecated and will be removed in future versions.")
+    assert API_DRIFT.search(own) and LIBRARY_OWN.search(own), "Whisper's own warning is known, not drift"
+    assert not LIBRARY_OWN.search("`padding_side` will be ignored"), "real drift is still caught"
+
+
 def test_chat_template_round_trip(hub_dir):
     repo = hub.spec("llava-1.5-7b").repo_id
     processor = transformers.AutoProcessor.from_pretrained(repo, cache_dir=hub_dir, local_files_only=True)
