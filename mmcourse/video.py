@@ -44,7 +44,7 @@ def _check_counts(num_frames: int, k: int) -> None:
 def sample_uniform(num_frames: int, k: int) -> list[int]:
     """``k`` evenly spaced frame indices (the centre of each of ``k`` equal stretches).
 
-    Used in: chapter 01
+    Used in: chapters 01, 04
     """
     _check_counts(num_frames, k)
     return [int((i + 0.5) * num_frames / k) for i in range(k)]

@@ -37,7 +37,7 @@ def skimage_gif() -> torch.Tensor:
     """The animated GIF that ships with scikit-image (``no_time_for_that_tiny.gif``, 24
     frames, 25 pixels high and 14 wide) as a (T, 3, H, W) float clip in [0, 1].
 
-    Used in: chapter 01
+    Used in: chapters 01, 04
     """
     import skimage
     from PIL import Image, ImageSequence
