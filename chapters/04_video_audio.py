@@ -335,9 +335,10 @@ assert zoo_sound["zero_shot_holdout"] >= 0.75, (
 assert zoo_sound["a2t_R@5"] >= 0.95, f"audio -> text R@5: {zoo_sound['a2t_R@5']:.1%}"
 
 # %% [markdown]
-# Every seen sound is named, and about four in five held-out ones (54-way; chance 1.9%):
-# composition works, but less reliably than chapter 02's held-out colour–shape pairs. Where
-# does it fail? Count how many of the four attributes each wrong answer gets wrong:
+# Seen sounds are named almost without fail, and about four in five held-out ones (54-way;
+# chance 1.9%): composition works, but less reliably than with chapter 02's held-out
+# colour–shape pairs. Where does it fail? Count how many of the four attributes each wrong
+# answer gets wrong:
 
 # %%
 with torch.no_grad():
@@ -484,11 +485,10 @@ mmcourse.log_metric("wer_without_specaugment", without)
 assert with_masks < without, f"SpecAugment lowers the held-out-voice WER: {with_masks:.1%} vs {without:.1%}"
 
 # %% [markdown]
-# Both models transcribe every training voice perfectly; only the masked one has to find
-# each digit from whatever part of the spectrogram survives, and that is what carries over
-# to voices it never heard. One seed each, so read the size of the gain with care. With
-# this augmentation alone (no language model) Park et al. reached 6.8% WER on LibriSpeech
-# test-other (abstract).
+# The masked model has to find each digit from whatever part of the spectrogram survives,
+# not from one telltale band or moment, and that is what carries over to voices it never
+# heard. One seed each, so read the size of the gain with care. With SpecAugment and no
+# language model, Park et al. reached 6.8% WER on LibriSpeech test-other (abstract).
 
 # %% [markdown]
 # ## 6. The released models (full profile)
