@@ -452,6 +452,19 @@ mmcourse.log_metric("zoo_heldout_wer", zoo_wer)
 assert zoo_wer <= 0.10, f"the zoo model's WER on voices it never heard is at most 10%: {zoo_wer:.1%}"
 
 # %% [markdown]
+# The average hides how much the voices differ. Per held-out voice:
+
+# %%
+per_voice = []
+for voice in sorted(set(speech_held.voices)):
+    rows = [i for i, v in enumerate(speech_held.voices) if v == voice]
+    per_voice.append({"voice": voice, "utterances": len(rows), "WER": word_error_rate(
+        [speech_held.texts[i] for i in rows], [zoo_hyps[i] for i in rows])})
+viz.table(per_voice);
+worst = max(r["WER"] for r in per_voice)
+assert worst > zoo_wer, f"some held-out voice is harder than the average: worst {worst:.1%} vs {zoo_wer:.1%}"
+
+# %% [markdown]
 # ## 5. SpecAugment: augmentation that matters for audio
 #
 # SpecAugment (Park et al. 2019, §2) hides random bands of mel channels and random
