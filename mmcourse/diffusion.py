@@ -18,12 +18,25 @@ Diffusion (Rombach et al., 2022, §3.3).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 from tqdm.auto import tqdm
 
-from .contracts import Choice, Float, Instance, Int, Maybe, Strings, Tensor, contract
+from .contracts import (
+    Choice,
+    Float,
+    Images,
+    Instance,
+    Int,
+    Maybe,
+    Strings,
+    Tensor,
+    check_images,
+    contract,
+)
+from .metrics.image import frechet_distance, prompt_accuracy
 from .models.clip import CLIP
 from .models.schedulers import NoiseSchedule, add_noise, ddim_step, ddpm_step, sampling_timesteps
 
@@ -143,8 +156,6 @@ def sample(unet: Any, schedule: NoiseSchedule, shape: tuple[int, ...], *, steps:
            sampler: Sampler = "ddim", generator: torch.Generator | None = None, progress: bool = False) -> torch.Tensor:
     """Run the reverse process from pure noise: ``steps`` DDPM (Algorithm 2) or DDIM (eq. 12)
     steps, with classifier-free guidance weight ``guidance`` = w when > 0. Returns x_0 (B, C, H, W).
-
-    Used in: chapter 05
     """
     if len(shape) != 4 or any(not isinstance(s, int) or s < 1 for s in shape):
         raise ValueError(f"shape must be (batch, channels, height, width) positive ints; got {shape}")
@@ -158,7 +169,7 @@ def sample(unet: Any, schedule: NoiseSchedule, shape: tuple[int, ...], *, steps:
     ts = sampling_timesteps(schedule.timesteps, steps)
     if cond is not None and uncond is not None and guidance > 0:
         uncond = uncond.expand(shape[0], -1, -1)
-    for i, t in enumerate(tqdm(ts, desc=f"{sampler} x{steps}", disable=not progress, leave=False)):
+    for t in tqdm(ts, desc=f"{sampler} x{steps}", disable=not progress, leave=False):
         t_prev = t - schedule.timesteps // steps  # where diffusers' DDPM/DDIM schedulers step to
         # 2. predict the noise (twice with guidance: conditional and unconditional)
         if cond is None:
@@ -175,6 +186,119 @@ def sample(unet: Any, schedule: NoiseSchedule, shape: tuple[int, ...], *, steps:
             z = torch.randn(shape, generator=generator).to(device)
             x = ddpm_step(schedule, eps, t, x, t_prev=t_prev, noise=z)
     return x
+
+
+# -- images <-> latents, and prompts for the shapes world ------------------------------
+@contract(images=Images(channels=3), batch_size=Int(min=1))
+@torch.no_grad()
+def encode_images(vae: Any, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Images in [0, 1] (B, 3, H, W) -> scaled latents: the posterior mean times the VAE's
+    ``scaling_factor`` (Stable Diffusion scales by 0.18215 so that latents have unit variance).
+
+    Used in: chapter 05
+    """
+    check_images(images, channels=3)
+    device = next(vae.parameters()).device
+    out = [vae.encode(images[i:i + batch_size].to(device) * 2 - 1).latent_dist.mean
+           for i in range(0, len(images), batch_size)]
+    return torch.cat(out) * vae.config.scaling_factor
+
+
+@contract(latents=Tensor(rank=4, kind="float", what="(batch, channels, height, width) scaled latents"))
+@torch.no_grad()
+def decode_latents(vae: Any, latents: torch.Tensor) -> torch.Tensor:
+    """Scaled latents -> images in [0, 1], as ``StableDiffusionPipeline`` decodes them.
+
+    Used in: chapter 05
+    """
+    if latents.shape[1] != vae.config.latent_channels:
+        raise ValueError(f"latents must have {vae.config.latent_channels} channels (the VAE's latent_channels); "
+                         f"got shape {tuple(latents.shape)}")
+    return (vae.decode(latents / vae.config.scaling_factor).sample / 2 + 0.5).clamp(0, 1)
+
+
+@contract(pairs=Instance((list, tuple), "a list of (colour, shape) names"), per_pair=Int(min=1))
+def shape_prompts(pairs: list[tuple[str, str]], per_pair: int = 1) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """Prompts "a {colour} {shape}" for (colour, shape) pairs, each repeated ``per_pair``
+    times, with the colour and shape ids a classifier should read back.
+
+    Used in: chapter 05
+    """
+    from .data.vocabulary import COLORS, SHAPES
+
+    colors, shapes = list(COLORS), list(SHAPES)
+    for item in pairs:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise TypeError(f"pairs: each entry must be a (colour, shape) pair of names; got {item!r}")
+    for c, s in pairs:
+        if c not in colors or s not in shapes:
+            raise ValueError(f"pairs: ({c!r}, {s!r}) is not a colour-shape pair of {colors} x {list(SHAPES)}")
+    prompts = [f"a {c} {s}" for c, s in pairs for _ in range(per_pair)]
+    color_ids = torch.tensor([colors.index(c) for c, _ in pairs for _ in range(per_pair)])
+    shape_ids = torch.tensor([shapes.index(s) for _, s in pairs for _ in range(per_pair)])
+    return prompts, color_ids, shape_ids
+
+
+@dataclass
+class TextToImage:
+    """The parts of a latent text-to-image model: VAE, denoiser, schedule, text tower and
+
+    Used in: chapter 05
+    tokenizer (what ``StableDiffusionPipeline`` holds, minus the library scheduler)."""
+
+    vae: Any
+    unet: Any
+    schedule: NoiseSchedule
+    tokenizer: Any
+    text_encoder: Any
+
+    @contract(prompts=Strings(), steps=Int(min=1), guidance=Float(min=0), sampler=Choice(SAMPLERS), seed=Int(min=0))
+    def generate(self, prompts: list[str], *, steps: int = 25, guidance: float = 2.0, sampler: Sampler = "ddim",
+                 seed: int = 0, progress: bool = False) -> torch.Tensor:
+        """Images in [0, 1] (B, 3, H, W) for the prompts: encode, sample latents, decode."""
+        cond = encode_prompts(self.tokenizer, self.text_encoder, prompts)
+        uncond = encode_prompts(self.tokenizer, self.text_encoder, [""])
+        c, side = self.unet.config.in_channels, self.unet.config.sample_size
+        z = sample(self.unet, self.schedule, (len(prompts), c, side, side), steps=steps, cond=cond, uncond=uncond,
+                   guidance=guidance, sampler=sampler, generator=torch.Generator().manual_seed(seed), progress=progress)
+        return decode_latents(self.vae, z).cpu()
+
+
+@contract(model=Instance(TextToImage, "a TextToImage"), pairs=Instance((list, tuple), "a list of (colour, shape) names"),
+          per_pair=Int(min=1))
+def prompt_scores(model: TextToImage, classifier: torch.nn.Module, pairs: list[tuple[str, str]], *, per_pair: int = 8,
+                  real: torch.Tensor | None = None, **generate_kwargs: Any) -> dict[str, float]:
+    """Generate ``per_pair`` images for each "a {colour} {shape}" and let ``classifier`` (a
+    colour-shape pair classifier with ``.features``, e.g. the zoo's ``shapes-cnn``) read them:
+    colour / shape / pair accuracy, and the Fréchet distance of its features to ``real`` images.
+
+    Used in: chapter 05
+    """
+    prompts, colors, shapes = shape_prompts(pairs, per_pair)
+    images = model.generate(prompts, **generate_kwargs)
+    with torch.no_grad():
+        device = next(classifier.parameters()).device
+        pred = classifier(images.to(device)).argmax(1).cpu()
+        scores = prompt_accuracy(pred, colors, shapes)
+        if real is not None:
+            fake_f, real_f = classifier.features(images.to(device)), classifier.features(real.to(device))
+            scores["frechet"] = frechet_distance(fake_f.cpu(), real_f.cpu())
+    return scores
+
+
+@contract(steps=Int(min=1), strength=Float(min=0, max=1))
+def img2img_steps(steps: int, strength: float) -> int:
+    """How many denoising steps image-to-image runs: it noises the input to t = strength * T
+    and denoises from there, so only int(steps * strength) of the ``steps`` run (diffusers'
+    ``StableDiffusionImg2ImgPipeline.get_timesteps``). Raises when that is 0.
+
+    Used in: chapter 05
+    """
+    run = int(steps * strength)
+    if run < 1:
+        raise ValueError(f"steps x strength must be >= 1 (got steps={steps}, strength={strength}: no step would run); "
+                         f"raise strength or steps, e.g. steps={max(1, round(1 / strength)) if strength else 2}")
+    return run
 
 
 # -- the library pipeline -------------------------------------------------------------

@@ -144,7 +144,20 @@ def _instances() -> tuple[object, ...]:
             torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1), torch.nn.Linear(2, 2),
             vlm.language_model, {"words": contrastive.shapes_tokenizer(["a red circle"])},
             (torch.rand(2, 3, 32, 32), torch.tensor([[2, 4, 3, 0], [2, 5, 3, 0]])), torch.rand(4, 4), np.random.rand(4, 4),
-            _wav_bytes(), "text", *_chapter04_instances())
+            _wav_bytes(), "text", *_chapter04_instances(), *_chapter05_instances())
+
+
+def _chapter05_instances() -> tuple[object, ...]:
+    from mmcourse.diffusion import TextToImage
+    from mmcourse.models.schedulers import NoiseSchedule
+    from mmcourse.models.unet import DenoiserConfig, build_denoiser
+    from mmcourse.models.vae import VAEConfig, build_vae
+
+    schedule = NoiseSchedule.create("linear", 10)
+    vae_config = VAEConfig(block_out_channels=(8, 8), norm_num_groups=4, image_size=8)
+    unet_config = DenoiserConfig(block_out_channels=(8, 8), norm_num_groups=4, cross_attention_dim=8, attention_head_dim=4)
+    model = TextToImage(build_vae(vae_config), build_denoiser(unet_config), schedule, tokenizer=None, text_encoder=None)
+    return schedule, vae_config, unet_config, model, torch.Generator().manual_seed(0)
 
 
 def _chapter04_instances() -> tuple[object, ...]:

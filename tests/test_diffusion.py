@@ -49,7 +49,8 @@ def test_elbo_loss_parts_add_up():
     torch.manual_seed(0)
     vae = build_vae(VAEConfig())
     loss, parts = elbo_loss(vae, torch.rand(2, 3, 32, 32) * 2 - 1, beta=0.5)
-    assert abs(float(loss) - (parts["reconstruction"] + 0.5 * parts["kl"])) < 1e-3 * float(loss)
+    loss = float(loss.detach())
+    assert abs(loss - (parts["reconstruction"] + 0.5 * parts["kl"])) < 1e-3 * loss
 
 
 @pytest.mark.parametrize("guidance", [0.0, 3.0])
@@ -101,3 +102,16 @@ def test_bad_inputs_name_the_argument(clip):
         diffusion.make_scheduler("euler", s)
     with pytest.raises(ValueError, match="block_out_channels"):
         VAEConfig(block_out_channels=(12, 32))
+    with pytest.raises(ValueError, match="strength"):
+        diffusion.img2img_steps(4, 1.5)
+    with pytest.raises(ValueError, match="steps x strength must be >= 1"):
+        diffusion.img2img_steps(2, 0.3)
+    assert diffusion.img2img_steps(2, 0.5) == 1 and diffusion.img2img_steps(50, 0.75) == 37
+    with pytest.raises(ValueError, match="latents must have 4 channels"):
+        diffusion.decode_latents(build_vae(VAEConfig()), torch.zeros(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="prompts"):
+        diffusion.TextToImage(None, unet, s, None, None).generate([])
+    with pytest.raises(TypeError, match="pairs"):
+        diffusion.shape_prompts(["red circle"])
+    with pytest.raises(ValueError, match="pairs"):
+        diffusion.shape_prompts([("red", "hexagon")])

@@ -17,7 +17,7 @@ LAYERS = [
     ("data & signals", ["data", "text", "patches", "audio", "video", "chat"]),
     ("models", ["models"]),
     ("training", ["train"]),
-    ("tasks & metrics", ["zeroshot", "contrastive", "audiotext", "asr", "retrieval", "instruct", "metrics", "viz",
+    ("tasks & metrics", ["zeroshot", "contrastive", "audiotext", "asr", "diffusion", "prior", "retrieval", "instruct", "metrics", "viz",
                          "widgets"]),
     ("assets", ["zoo", "hub", "checks"]),
     ("tools", ["_tools"]),
