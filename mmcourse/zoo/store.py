@@ -36,7 +36,7 @@ def entry(name: str) -> ZooEntry:
 def meta(name: str) -> dict[str, Any]:
     """The stored ``meta.json`` of a trained entry (config, recipe, metrics).
 
-    Used in: chapters 00, 03, 04
+    Used in: chapters 00, 03, 04, 05
     """
     entry(name)
     path = ZOO_DIR / name / "meta.json"
@@ -69,7 +69,7 @@ def load(name: str, cfg: RunConfig | None = None) -> torch.nn.Module:
     """Build the entry's model and load its shipped weights (eval mode, on ``cfg.device``).
     Each call returns a new model.
 
-    Used in: chapters 00, 01, 02, 03, 04
+    Used in: chapters 00, 01, 02, 03, 04, 05
     """
     e = entry(name)
     model = e.build(meta(name)["config"])

@@ -14,8 +14,8 @@ from mmcourse.metrics import accuracy, predict
 from mmcourse.zeroshot import pair_accuracy
 from mmcourse.zoo import registry
 
-NAMES = ["clap-sounds", "clip-shapes", "lm-shapes", "shapes-cnn", "video-motion", "vlm-shapes", "whisper-digits",
-         "whisper-digits-no-specaugment"]
+NAMES = ["clap-sounds", "clip-shapes", "ldm-shapes", "lm-shapes", "shapes-cnn", "vae-shapes", "video-motion",
+         "vlm-shapes", "whisper-digits", "whisper-digits-no-specaugment"]
 
 
 def test_table_and_meta():
@@ -41,6 +41,10 @@ def test_stored_headline_metrics():
     assert metrics["whisper-digits"]["heldout_voice_wer"] <= 0.10
     assert metrics["whisper-digits"]["heldout_voice_wer"] < metrics["whisper-digits-no-specaugment"]["heldout_voice_wer"]
     assert metrics["clap-sounds"]["zero_shot_seen"] >= 0.98 and metrics["clap-sounds"]["zero_shot_holdout"] >= 0.75
+    assert metrics["vae-shapes"]["recon_pair_accuracy"] >= 0.95  # reconstructions keep colour and shape readable
+    ldm = metrics["ldm-shapes"]
+    assert max(ldm[f"seen_pair_w{w}"] for w in (0, 1, 2, 4, 8)) >= 0.9  # issue 13: >= 90% at the best w
+    assert max(ldm[f"unseen_pair_w{w}"] for w in (0, 1, 2, 4, 8)) >= 0.85  # never-seen pairs compose
 
 
 @pytest.mark.parametrize("name", NAMES)
