@@ -90,6 +90,9 @@ def test_whisper_generates_with_language_and_task_and_xclip_reads_videos(video_a
            "({'suppress_tokens', 'begin_suppress_tokens'}) is deprecated and will be removed in future versions.")
     assert API_DRIFT.search(own) and LIBRARY_OWN.search(own), "Whisper's own warning is known, not drift"
     assert not LIBRARY_OWN.search("`padding_side` will be ignored"), "real drift is still caught"
+    diffusers_own = ("UserWarning: The `local_dir_use_symlinks` argument is deprecated and ignored in `hf_hub_download`. "
+                     "Downloading to a local directory does not use symlinks anymore.")
+    assert API_DRIFT.search(diffusers_own) and LIBRARY_OWN.search(diffusers_own), "diffusers' own call is known"
 
 
 def test_chat_template_round_trip(hub_dir):
