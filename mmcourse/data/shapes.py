@@ -165,7 +165,7 @@ def make_shapes(
         noise: standard deviation of the Gaussian pixel noise.
         seed: same seed, same images.
 
-    Used in: chapters 00, 01, 02, 03
+    Used in: chapters 00, 01, 02, 03, 05
     """
     # 0. The contract checked every argument; colour and shape names are checked here.
     lo, hi = (objects, objects) if isinstance(objects, int) else tuple(objects)

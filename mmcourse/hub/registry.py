@@ -191,7 +191,7 @@ def measured() -> dict[str, dict[str, Any]]:
 def table(chapter: str | None = None, *, display: bool = True) -> list[dict[str, Any]]:
     """The registry as rows (and a displayed Markdown table), optionally for one chapter.
 
-    Used in: chapters 00, 03, 04
+    Used in: chapters 00, 03, 04, 05
     """
     rows = []
     gpu = measured()

@@ -12,6 +12,8 @@ from mmcourse.metrics import vqa
 from mmcourse.metrics.speech import word_error_rate
 from mmcourse.models import count_parameters, fusion
 from mmcourse.models.clip import clip_loss, hardest_negatives
+from mmcourse.models.schedulers import NoiseSchedule, add_noise, ddpm_step
+from mmcourse.models.vae import gaussian_kl, reparameterise
 from mmcourse.models.vlm import Projector, splice_image_features
 from mmcourse.train import train_step
 
@@ -61,6 +63,17 @@ def _step_without_zero_grad(model, batch, optimizer):
     return loss.item()
 
 
+def _ddpm_reference(x_t, eps, t, betas, z):
+    return ddpm_step(NoiseSchedule(betas.double()), eps, t, x_t, noise=z)
+
+
+def _ddpm_without_rescale(x_t, eps, t, betas, z):  # forgets the 1 / sqrt(alpha_t)
+    abar = torch.cumprod(1 - betas, 0)
+    mean = x_t - betas[t] / (1 - abar[t]).sqrt() * eps
+    sigma = ((1 - abar[t - 1]) / (1 - abar[t]) * betas[t]).sqrt() if t > 0 else 0.0
+    return mean + sigma * z
+
+
 REFERENCE = {
     "metrics.accuracy": metrics.accuracy,
     "metrics.confusion_matrix": metrics.confusion_matrix,
@@ -83,6 +96,10 @@ REFERENCE = {
                                          x.reshape(-1, x.shape[2], x.shape[3])),
     "speech.wer": word_error_rate,
     "audio.spec_mask": _reference_mask,
+    "diffusion.add_noise": lambda x0, n, t, b: add_noise(NoiseSchedule(b.double()), x0, n, t),
+    "diffusion.ddpm_step": _ddpm_reference,
+    "diffusion.cfg": lambda u, c, w: (1 + w) * c - w * u,
+    "vae.sample_kl": lambda m, lv, n: (reparameterise(m, lv, n), gaussian_kl(m, lv)),
 }
 BROKEN = {
     "metrics.accuracy": lambda logits, labels: (logits.argmin(1) == labels).float().mean().item(),
@@ -112,6 +129,12 @@ BROKEN = {
     # averages per-utterance rates instead of pooling the edits over the corpus
     "speech.wer": lambda r, h: sum(word_error_rate([a], [b]) for a, b in zip(r, h)) / len(r),
     "audio.spec_mask": _mask_in_place,
+    # beta_t where abar_t (the cumulative product) belongs
+    "diffusion.add_noise": lambda x0, n, t, b: ((1 - b[t]).sqrt()[:, None, None, None] * x0
+                                                + b[t].sqrt()[:, None, None, None] * n),
+    "diffusion.ddpm_step": _ddpm_without_rescale,
+    "diffusion.cfg": lambda u, c, w: u + w * (c - u),  # diffusers' guidance_scale where w belongs
+    "vae.sample_kl": lambda m, lv, n: (m + lv.exp() * n, gaussian_kl(m, lv)),  # variance used as sigma
 }
 
 
