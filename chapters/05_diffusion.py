@@ -539,10 +539,11 @@ assert abs(r5["prior's image embedding"] - r5["caption embedding"]) < 0.05, f"re
 # ## 9. The released models (full profile)
 #
 # On a GPU, `PROFILE = "full"` runs SD-Turbo (Sauer et al. 2023, adversarial diffusion
-# distillation: 1–4 steps, `guidance_scale=0.0` because guidance was distilled in; its
-# licence is Stability AI's **non-commercial** community licence) for text-to-image and
-# image-to-image, and `google/ddpm-cifar10-32` (Ho et al.'s CIFAR-10 model: FID 3.17 against
-# the training set, Table 1) through `DDPMPipeline`. Image-to-image noises the input to
+# distillation: 1–4 steps; its model card says it uses neither `guidance_scale` nor
+# `negative_prompt`, so pass `guidance_scale=0.0`; its licence is Stability AI's
+# **non-commercial** community licence) for text-to-image and image-to-image, an SD-1.5-class
+# pipeline with guidance and a negative prompt, and `google/ddpm-cifar10-32` (Ho et al.'s
+# CIFAR-10 model: FID 3.17 against the training set, Table 1) through `DDPMPipeline`. Image-to-image noises the input to
 # t = strength·T and runs only int(steps × strength) steps, so steps × strength must be ≥ 1:
 
 # %%
@@ -564,6 +565,26 @@ if cfg.is_full:
     viz.image_grid([t2i[0].float().cpu(), cat_tensor, i2i[0].float().cpu()], ["text-to-image", "input", "image-to-image"])
 else:
     print("tiny profile: SD-Turbo needs PROFILE='full' (a GPU and the hub); section 7 ran its pipeline class")
+
+# %% [markdown]
+# A Stable-Diffusion-1.5-class pipeline with real guidance: `segmind/tiny-sd` keeps SD 1.5's
+# VAE and CLIP ViT-L/14 text encoder and distils its UNet to 323M parameters (segmind/distill-sd
+# README; licence CreativeML OpenRAIL-M). Its default guidance scale is 7.5 (w = 6.5). A
+# *negative prompt* replaces the empty caption in ε(z), so guidance pushes away from it; same
+# seed, without and with one:
+
+# %%
+if cfg.is_full:
+    sd15 = hub.load("tiny-sd", cfg)
+    sd15.set_progress_bar_config(disable=True)
+    apple = ["a photo of a red apple on a wooden table"] * 2
+    plain = sd15(apple, guidance_scale=7.5, num_inference_steps=25, output_type="pt",
+                 generator=torch.Generator().manual_seed(SEED)).images
+    negative = sd15(apple, negative_prompt=["blurry, low quality, cartoon"] * 2, guidance_scale=7.5,
+                    num_inference_steps=25, output_type="pt", generator=torch.Generator().manual_seed(SEED)).images
+    viz.image_grid([*plain.float().cpu(), *negative.float().cpu()], ["guidance 7.5"] * 2 + ["+ negative prompt"] * 2)
+else:
+    print("tiny profile: segmind/tiny-sd needs PROFILE='full'; section 7 ran the same pipeline class")
 
 # %% [markdown]
 # The memory helpers every diffusers pipeline has, and what each buys on a GPU: peak VRAM and

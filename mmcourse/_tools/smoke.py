@@ -188,7 +188,8 @@ CALLS: dict[str, Callable[[Any, hub.ModelSpec, RunConfig], tuple[int, str]]] = {
     "Blip2ForConditionalGeneration": answer, "InstructBlipForConditionalGeneration": answer,
     "ViltForQuestionAnswering": vqa, "WhisperForConditionalGeneration": transcribe, "ClapModel": audio_text,
     "VideoMAEForVideoClassification": video, "XCLIPModel": video, "VQModel": vq_roundtrip,
-    "AutoPipelineForText2Image": text_to_image, "DDPMPipeline": unconditional_image,
+    "AutoPipelineForText2Image": text_to_image, "StableDiffusionPipeline": text_to_image,
+    "DDPMPipeline": unconditional_image,
 }
 
 

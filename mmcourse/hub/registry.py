@@ -156,6 +156,11 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec("sd-turbo", "stabilityai/sd-turbo", _D, "AutoPipelineForText2Image", 1300,
                   "Stability AI community (non-commercial)", "05", "text-to-image, 1-4 steps",
                   tiny=stable_diffusion, note='variant="fp16", num_inference_steps=1, guidance_scale=0.0'),
+        # UNet 323.4M (segmind/distill-sd README) + SD 1.5's VAE 83.7M and CLIP ViT-L/14 text encoder 123.1M
+        # (counted from their configs)
+        ModelSpec("tiny-sd", "segmind/tiny-sd", _D, "StableDiffusionPipeline", 530.1, "CreativeML OpenRAIL-M", "05",
+                  "SD-1.5-class text-to-image, distilled UNet", tiny=stable_diffusion,
+                  note="guidance_scale 7.5, negative_prompt; ~25 steps"),
         ModelSpec("ddpm-cifar10", "google/ddpm-cifar10-32", _D, "DDPMPipeline", 35.7, "Apache-2.0",
                   "05", "unconditional DDPM, 32x32", tiny=ddpm),
     ]

@@ -19,7 +19,7 @@ def _full(dtype=torch.float32):
 def test_registry_has_the_facts_picks_with_sizes_and_licences():
     for name in ["clip-b16", "clip-b32", "siglip-b16", "llava-onevision-0.5b", "smolvlm-256m",
                  "blip-caption-base", "vilt-vqa", "whisper-base", "whisper-tiny", "clap-htsat-unfused",
-                 "videomae-kinetics", "xclip-b32", "amused-vq", "sd-turbo", "ddpm-cifar10"]:
+                 "videomae-kinetics", "xclip-b32", "amused-vq", "sd-turbo", "tiny-sd", "ddpm-cifar10"]:
         s = hub.spec(name)
         assert "/" in s.repo_id and s.licence and s.params_m > 0 and s.min_gpu_gb > s.load_gb
     assert hub.spec("clip-b16").fp16_gb == 0.3  # 150M x 2 bytes
