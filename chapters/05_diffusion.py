@@ -296,7 +296,7 @@ viz.show_source(diffusion.denoising_loss)
 
 # %%
 clip = zoo.load("clip-shapes", cfg)
-tokenizer, text_encoder = diffusion.hf_tokenizer(clip), diffusion.hf_text_encoder(clip).to(cfg.device)
+tokenizer, text_encoder = diffusion.hf_tokenizer(clip), diffusion.hf_text_encoder(clip)
 seen_pairs = [(c, s) for c in COLORS for s in SHAPES if (c, s) not in HOLDOUT_PAIRS]
 prompts, _, _ = diffusion.shape_prompts(seen_pairs)
 states = diffusion.encode_prompts(tokenizer, text_encoder, prompts)  # (24 prompts, 12 tokens, 64)

@@ -65,7 +65,7 @@ def hf_text_encoder(clip: CLIP) -> Any:
     missing, unexpected = target.load_state_dict(clip.text_model.state_dict(), strict=False)
     if unexpected or any(not k.endswith("position_ids") for k in missing):
         raise RuntimeError(f"CLIPTextModel weights do not line up: missing {missing}, unexpected {unexpected}")
-    return model.eval().requires_grad_(False)
+    return model.eval().requires_grad_(False).to(next(clip.parameters()).device)
 
 
 @contract(clip=Instance(CLIP, "a CLIP with a tokenizer, e.g. zoo.load('clip-shapes')"))
@@ -164,6 +164,7 @@ def sample(unet: Any, schedule: NoiseSchedule, shape: tuple[int, ...], *, steps:
     if guidance > 0 and (cond is None or uncond is None):
         raise ValueError("guidance > 0 needs both cond and uncond token states")
     device = next(unet.parameters()).device
+    cond, uncond = (None if c is None else c.to(device) for c in (cond, uncond))  # the text encoder may live elsewhere
     # 1. x_T ~ N(0, I), drawn on the CPU from the generator (as diffusers' randn_tensor does)
     x = torch.randn(shape, generator=generator).to(device)
     ts = sampling_timesteps(schedule.timesteps, steps)
