@@ -144,7 +144,21 @@ def _instances() -> tuple[object, ...]:
             torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1), torch.nn.Linear(2, 2),
             vlm.language_model, {"words": contrastive.shapes_tokenizer(["a red circle"])},
             (torch.rand(2, 3, 32, 32), torch.tensor([[2, 4, 3, 0], [2, 5, 3, 0]])), torch.rand(4, 4), np.random.rand(4, 4),
-            _wav_bytes(), "text", *_chapter04_instances(), *_chapter05_instances())
+            _wav_bytes(), "text", *_chapter04_instances(), *_chapter05_instances(),
+            *_chapter06_instances())
+
+
+def _chapter06_instances() -> tuple[object, ...]:
+    from mmcourse.models.unified import UnifiedConfig
+    from mmcourse.models.vq import VQConfig
+    from mmcourse.sequences import unified_data
+    from mmcourse.tokens import MultimodalVocabulary, unified_text_tokenizer
+
+    vocab = MultimodalVocabulary(unified_text_tokenizer(), codebook_size=16, tokens_per_image=4)
+    data = unified_data(mmcourse.data.make_shapes(2, seed=0), torch.zeros(2, 2, 2, dtype=torch.long))
+    config = UnifiedConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=16, pad_token_id=vocab.pad, bos_token_id=vocab.bos, eos_token_id=vocab.eos)
+    return vocab, data, config, VQConfig(block_out_channels=(8, 8), codebook_size=8, code_dim=4)
 
 
 def _chapter05_instances() -> tuple[object, ...]:

@@ -14,10 +14,11 @@ from tests.helpers import ROOT
 PACKAGE = ROOT / "mmcourse"
 LAYERS = [
     ("base", ["runtime", "compat", "contracts"]),
-    ("data & signals", ["data", "text", "patches", "audio", "video", "chat"]),
+    ("data & signals", ["data", "text", "patches", "audio", "video", "chat", "tokens", "sequences"]),
     ("models", ["models"]),
     ("training", ["train"]),
-    ("tasks & metrics", ["zeroshot", "contrastive", "audiotext", "asr", "diffusion", "prior", "retrieval", "instruct", "metrics", "viz",
+    ("tasks & metrics", ["zeroshot", "contrastive", "audiotext", "asr", "diffusion", "prior", "sampling", "unified",
+                         "retrieval", "instruct", "metrics", "viz",
                          "widgets"]),
     ("assets", ["zoo", "hub", "checks"]),
     ("tools", ["_tools"]),
