@@ -31,9 +31,12 @@ API_DRIFT = re.compile(r"will be ignored|deprecated|will be removed|could not lo
 #: its generation_config to GenerationMixin.generate (models/whisper/generation_whisper.py, the
 #: "PR #48108" workaround), which then warns on every Whisper transcription; diffusers 0.42's
 #: ConfigMixin.load_config always passes local_dir_use_symlinks to huggingface_hub's
-#: hf_hub_download (configuration_utils.py), which warns that the argument is ignored.
+#: hf_hub_download (configuration_utils.py), which warns that the argument is ignored; transformers
+#: 5.24's JanusForConditionalGeneration.generate in text mode passes guidance_scale=None beside its
+#: generation_config (models/janus/modeling_janus.py, "prevent running UnbatchedCFG processor").
 LIBRARY_OWN = re.compile(r"Passing `generation_config` together with generation-related "
                          r"arguments=\(\{'(begin_)?suppress_tokens', '(begin_)?suppress_tokens'\}\)"
+                         r"|Passing `generation_config` together with generation-related arguments=\(\{'guidance_scale'\}\)"
                          r"|The `local_dir_use_symlinks` argument is deprecated and ignored in `hf_hub_download`")
 
 

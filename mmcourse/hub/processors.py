@@ -163,6 +163,32 @@ def llava() -> Any:
                           chat_template=LLAVA_CHAT_TEMPLATE)
 
 
+JANUS_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'user' %}<|User|>: {% else %}<|Assistant|>: {% endif %}"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for item in message['content'] %}{% if item['type'] == 'image' %}<image_placeholder>\n"
+    "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}\n\n{% endfor %}"
+    "{% if add_generation_prompt %}<|Assistant|>:{% endif %}"
+)
+
+
+def janus() -> Any:
+    """Janus-Pro's processor: 32 px images, 16 image placeholders, and its special tokens
+    (``<image_placeholder>`` at 999, ``<begin_of_image>``/``<end_of_image>`` at 997/998)."""
+    from transformers import JanusProcessor
+
+    images = _images("JanusImageProcessor", size=_square(), min_size=8)
+    specials = {"<|▁pad▁|>": PAD, "<｜begin▁of▁sentence｜>": BOS,
+                "<｜end▁of▁sentence｜>": EOS, "<image_placeholder>": IMAGE,
+                "<begin_of_image>": 997, "<end_of_image>": 998}
+    names = list(specials)
+    tokenizer = byte_tokenizer(specials, pad_token=names[0], bos_token=names[1], eos_token=names[2],
+                               extra_special_tokens={"image_token": names[3], "boi_token": names[4],
+                                                     "eoi_token": names[5]})
+    return JanusProcessor(image_processor=images, tokenizer=tokenizer, chat_template=JANUS_CHAT_TEMPLATE,
+                          num_image_tokens=16)
+
+
 def videomae() -> Any:
     """VideoMAE's processor: resize the short side, centre-crop, normalise, per frame."""
     return _images("VideoMAEImageProcessor", size={"shortest_edge": IMAGE_SIZE}, crop_size=_square())
@@ -191,6 +217,7 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "clip-b16": clip, "clip-b32": clip, "vit-b16": vit, "blip-caption-base": blip, "vilt-vqa": vilt,
     "blip2-opt-2.7b": blip2, "instructblip-flan-t5-xl": instructblip, "llava-1.5-7b": llava,
     "videomae-kinetics": videomae, "xclip-b32": xclip, "whisper-tiny": whisper, "whisper-base": whisper,
+    "janus-pro-1b": janus,
 }
 #: processors that bundle a video processor, which transformers 5 builds only with torchvision.
 NEEDS_TORCHVISION = ("llava-onevision-0.5b", "qwen2.5-vl-3b", "smolvlm-256m")

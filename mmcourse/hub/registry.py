@@ -27,6 +27,7 @@ from .tiny import (
     clip_b16,
     ddpm,
     instructblip,
+    janus,
     llava,
     llava_onevision,
     qwen2_5_vl,
@@ -151,8 +152,9 @@ REGISTRY: dict[str, ModelSpec] = {
                   "VQ image tokenizer (8192 codes)", subfolder="vqvae", weights_gb=0.293,
                   tiny=vqmodel),
         ModelSpec("janus-pro-1b", "deepseek-community/Janus-Pro-1B", _T,
-                  "JanusForConditionalGeneration", 2000, "MIT", "06", "unified understand + generate",
-                  weights_gb=4.2, note="a third-party report says .generate() has trouble on 5.x"),
+                  "JanusForConditionalGeneration", 2000, "MIT (hub tag); DeepSeek Model License (repo)", "06",
+                  "unified understand + generate",
+                  weights_gb=4.2, tiny=janus, note='generate(..., generation_mode="image") draws'),
         ModelSpec("sd-turbo", "stabilityai/sd-turbo", _D, "AutoPipelineForText2Image", 1300,
                   "Stability AI community (non-commercial)", "05", "text-to-image, 1-4 steps",
                   tiny=stable_diffusion, note='variant="fp16", num_inference_steps=1, guidance_scale=0.0'),
@@ -176,7 +178,7 @@ def names() -> list[str]:
 def spec(name: str) -> ModelSpec:
     """The :class:`ModelSpec` for ``name``; a clear error listing known names otherwise.
 
-    Used in: chapters 01, 02, 03, 04
+    Used in: chapters 01, 02, 03, 04, 06
     """
     if not isinstance(name, str) or name not in REGISTRY:
         raise ValueError(f"name={name!r} is not in the hub registry; known names: {', '.join(REGISTRY)}")
@@ -196,7 +198,7 @@ def measured() -> dict[str, dict[str, Any]]:
 def table(chapter: str | None = None, *, display: bool = True) -> list[dict[str, Any]]:
     """The registry as rows (and a displayed Markdown table), optionally for one chapter.
 
-    Used in: chapters 00, 03, 04, 05
+    Used in: chapters 00, 03, 04, 05, 06
     """
     rows = []
     gpu = measured()

@@ -165,13 +165,34 @@ def xclip() -> Any:
                                   prompt_projection_dropout=0.0))
 
 
+#: Janus's special ids in the stand-in vocabulary (the processor in hub/processors.py puts its tokens there)
+JANUS_BOI, JANUS_EOI = 997, 998
+
+
+def janus() -> Any:
+    """Janus-Pro's three parts, tiny: a SigLIP-style encoder for understanding (16 image tokens),
+    a VQ tokenizer for generation (64 codes, 4x4 per image) and a Llama, plus the generation
+    config whose ``boi_token_id`` image generation starts from."""
+    from transformers import GenerationConfig, JanusConfig, JanusForConditionalGeneration
+
+    vision = dict(_VISION, projection_dim=32, num_image_tokens=16, depth=1)
+    vq = dict(embed_dim=8, num_embeddings=64, latent_channels=32, base_channels=32, channel_multiplier=[1, 1],
+              num_res_blocks=1, num_patches=16, projection_dim=32, image_token_embed_dim=32, num_hidden_layers=1)
+    text = dict(_TEXT, model_type="llama", num_key_value_heads=2, max_position_embeddings=128)
+    model = JanusForConditionalGeneration(JanusConfig(text_config=text, vision_config=vision, vq_config=vq,
+                                                      image_token_id=999))
+    model.generation_config = GenerationConfig(bos_token_id=1, eos_token_id=3, pad_token_id=0,
+                                               generation_kwargs={"boi_token_id": JANUS_BOI})
+    return model
+
+
 def vqmodel() -> Any:
     from diffusers import VQModel
 
     return VQModel(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
                    up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(16, 32),
                    layers_per_block=1, latent_channels=8, num_vq_embeddings=64, norm_num_groups=8,
-                   vq_embed_dim=8)
+                   vq_embed_dim=8, lookup_from_codebook=True)  # as aMUSEd's: decode() takes code indices
 
 
 def ddpm() -> Any:

@@ -75,9 +75,28 @@ def test_tiny_stand_ins_run_forward(cfg):
     assert images.shape == (1, 16, 16, 3)
 
 
-def test_models_without_a_tiny_stand_in_say_so(cfg):
+def test_models_without_a_tiny_stand_in_say_so(cfg, monkeypatch):
+    monkeypatch.setitem(hub.REGISTRY, "janus-pro-1b", dataclasses.replace(hub.spec("janus-pro-1b"), tiny=None))
     with pytest.raises(hub.HubError, match="no tiny stand-in yet"):
         hub.load("janus-pro-1b", cfg)
+
+
+def test_janus_stand_in_reads_and_draws(cfg):
+    from mmcourse.hub.processors import build as build_processor
+
+    model, processor = hub.load("janus-pro-1b", cfg), build_processor("janus-pro-1b")
+    messages = [{"role": "user", "content": [{"type": "image", "image": torch.rand(3, 32, 32)},
+                                             {"type": "text", "text": "what is in the picture?"}]}]
+    inputs = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True,
+                                           return_tensors="pt")
+    assert (inputs["input_ids"] == model.config.image_token_id).sum() == 16, "16 placeholders for the image"
+    out = model.generate(**inputs, max_new_tokens=3, do_sample=False, generation_mode="text")
+    assert out.shape[1] == inputs["input_ids"].shape[1] + 3, "text mode continues the prompt"
+    prompt = processor.apply_chat_template([{"role": "user", "content": "a red apple"}], add_generation_prompt=True)
+    codes = model.generate(**processor(text=[prompt], generation_mode="image", return_tensors="pt"),
+                           generation_mode="image", do_sample=True, guidance_scale=5.0)
+    assert codes.shape == (1, 16), f"image mode samples num_image_tokens codes; got {tuple(codes.shape)}"
+    assert model.decode_image_tokens(codes).shape[-1] == 3, "decoded images are channels-last RGB"
 
 
 def test_full_profile_loads_through_from_pretrained(tmp_path, monkeypatch):

@@ -93,6 +93,10 @@ def test_whisper_generates_with_language_and_task_and_xclip_reads_videos(video_a
     diffusers_own = ("UserWarning: The `local_dir_use_symlinks` argument is deprecated and ignored in `hf_hub_download`. "
                      "Downloading to a local directory does not use symlinks anymore.")
     assert API_DRIFT.search(diffusers_own) and LIBRARY_OWN.search(diffusers_own), "diffusers' own call is known"
+    janus_own = ("[transformers] Passing `generation_config` together with generation-related arguments="
+                 "({'guidance_scale'}) is deprecated and will be removed in future versions.")
+    assert API_DRIFT.search(janus_own) and LIBRARY_OWN.search(janus_own), "Janus's own text-mode call is known"
+    assert not LIBRARY_OWN.search(janus_own.replace("'guidance_scale'", "'temperature'")), "other arguments are drift"
 
 
 def test_chat_template_round_trip(hub_dir):
