@@ -36,7 +36,7 @@ def entry(name: str) -> ZooEntry:
 def meta(name: str) -> dict[str, Any]:
     """The stored ``meta.json`` of a trained entry (config, recipe, metrics).
 
-    Used in: chapters 00, 03, 04, 05
+    Used in: chapters 00, 03, 04, 05, 06
     """
     entry(name)
     path = ZOO_DIR / name / "meta.json"
@@ -69,7 +69,7 @@ def load(name: str, cfg: RunConfig | None = None) -> torch.nn.Module:
     """Build the entry's model and load its shipped weights (eval mode, on ``cfg.device``).
     Each call returns a new model.
 
-    Used in: chapters 00, 01, 02, 03, 04, 05
+    Used in: chapters 00, 01, 02, 03, 04, 05, 06
     """
     e = entry(name)
     model = e.build(meta(name)["config"])
@@ -132,8 +132,12 @@ def record_verified_hash(name: str) -> None:
 
 
 def within_tolerance(name: str, metrics: dict[str, float]) -> list[str]:
-    """The stored metrics a retraining missed (empty when all are within tolerance)."""
+    """The stored metrics a retraining missed (empty when all are within tolerance).
+
+    A tolerance of ``"*"`` applies to every metric that has none of its own.
+    """
     stored = meta(name)
-    return [f"{k}: retrained {metrics.get(k)} vs stored {v} (tolerance {stored['tolerance'][k]})"
+    tolerance = {k: stored["tolerance"].get(k, stored["tolerance"].get("*")) for k in stored["metrics"]}
+    return [f"{k}: retrained {metrics.get(k)} vs stored {v} (tolerance {tolerance[k]})"
             for k, v in stored["metrics"].items()
-            if k not in metrics or abs(metrics[k] - v) > stored["tolerance"][k]]
+            if k not in metrics or tolerance[k] is None or abs(metrics[k] - v) > tolerance[k]]

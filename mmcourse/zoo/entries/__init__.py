@@ -1,3 +1,14 @@
 """Zoo entries, one module per chapter; importing this package registers them all."""
 
-from . import ch00, ch02, ch03, ch04_audio_text, ch04_speech, ch04_video, ch05_ldm, ch05_vae  # noqa: F401
+from . import (  # noqa: F401
+    ch00,
+    ch02,
+    ch03,
+    ch04_audio_text,
+    ch04_speech,
+    ch04_video,
+    ch05_ldm,
+    ch05_vae,
+    ch06_unified,
+    ch06_vq,
+)
