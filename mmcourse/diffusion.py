@@ -50,7 +50,7 @@ def hf_text_encoder(clip: CLIP) -> Any:
     """A transformers ``CLIPTextModel`` holding the text tower of ``clip`` (same weights):
     its ``last_hidden_state`` is the (B, L, D) token states the UNet cross-attends to.
 
-    Used in: chapter 05
+    Used in: chapters 05, 06
     """
     from transformers import CLIPTextConfig, CLIPTextModel
 
@@ -73,7 +73,7 @@ def hf_tokenizer(clip: CLIP) -> Any:
     """A transformers fast tokenizer giving the ids of ``clip.tokenizer``: [BOS] words [EOS]
     [PAD]..., lower-cased, unknown words -> [UNK], ``model_max_length`` = the context length.
 
-    Used in: chapter 05
+    Used in: chapters 05, 06
     """
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
@@ -244,7 +244,7 @@ def shape_prompts(pairs: list[tuple[str, str]], per_pair: int = 1) -> tuple[list
 class TextToImage:
     """The parts of a latent text-to-image model: VAE, denoiser, schedule, text tower and
 
-    Used in: chapter 05
+    Used in: chapters 05, 06
     tokenizer (what ``StableDiffusionPipeline`` holds, minus the library scheduler)."""
 
     vae: Any
@@ -273,7 +273,7 @@ def prompt_scores(model: TextToImage, classifier: torch.nn.Module, pairs: list[t
     colour-shape pair classifier with ``.features``, e.g. the zoo's ``shapes-cnn``) read them:
     colour / shape / pair accuracy, and the Fréchet distance of its features to ``real`` images.
 
-    Used in: chapter 05
+    Used in: chapters 05, 06
     """
     prompts, colors, shapes = shape_prompts(pairs, per_pair)
     images = model.generate(prompts, **generate_kwargs)

@@ -55,7 +55,10 @@ def guided_logits(cond: torch.Tensor, uncond: torch.Tensor, guidance: float) -> 
 
 @contract(cond=Tensor(kind="float", what="conditional logits", finite=False), alpha=Float(min=0, max=1, open_min=True))
 def plausible(cond: torch.Tensor, alpha: float) -> torch.Tensor:
-    """Ids whose conditional probability is at least ``alpha`` times the row's largest. (B, V) bool"""
+    """Ids whose conditional probability is at least ``alpha`` times the row's largest. (B, V) bool
+
+    Used in: chapter 06
+    """
     log_p = cond.float().log_softmax(-1)
     return log_p >= log_p.max(-1, keepdim=True).values + torch.log(torch.tensor(alpha))
 

@@ -74,10 +74,7 @@ def read(model: torch.nn.Module, vocab: MultimodalVocabulary, codes: torch.Tenso
 
 @contract(caption=Instance(str, "a caption"), objects=ListOf(Instance(tuple), "(colour, shape) pairs"))
 def names_exactly(caption: str, objects: Sequence[tuple[str, str]]) -> bool:
-    """Does ``caption`` name exactly these (colour, shape) objects, no more, no fewer?
-
-    Used in: chapter 06
-    """
+    """Does ``caption`` name exactly these (colour, shape) objects, no more, no fewer?"""
     from .data.vocabulary import COLORS, SHAPES
 
     words = caption.replace(",", " ").split()

@@ -57,7 +57,7 @@ def image_grid(
     ``images`` is a batch (a (B, C, H, W) tensor or a list of images); one (C, H, W) image
     tensor (C = 1 or 3) is shown as one image, not as C grey ones.
 
-    Used in: chapters 00, 01, 02, 03, 04, 05
+    Used in: chapters 00, 01, 02, 03, 04, 05, 06
     """
     if isinstance(images, torch.Tensor) and images.dim() == 3 and images.shape[0] in (1, 3):
         images = images[None]  # one image, not three grey ones
@@ -194,7 +194,7 @@ def bar(values: Mapping[str, float], *, title: str | None = None, xlabel: str | 
 def table(rows: Sequence[Mapping[str, Any]], *, floatfmt: str = ".3g", display: bool = True) -> str:
     """Show a list of dicts as a Markdown table (returned as text as well).
 
-    Used in: chapters 01, 02, 03, 04, 05
+    Used in: chapters 01, 02, 03, 04, 05, 06
     """
     if not rows:
         raise ValueError("rows is empty")
@@ -231,7 +231,7 @@ def show_source(obj: Any, *, display: bool = True) -> str:
     """Display the source code of a package function or class (instead of copying it),
     without the argument contracts.
 
-    Used in: chapters 00, 02, 03, 04, 05
+    Used in: chapters 00, 02, 03, 04, 05, 06
     """
     try:
         src = _without_contracts(inspect.getsource(obj))

@@ -74,7 +74,7 @@ CATALOG = {
 def photo(name: str) -> Photo:
     """Load one shipped photo by name (see ``CATALOG``) as an RGB PIL image.
 
-    Used in: chapters 01, 05
+    Used in: chapters 01, 05, 06
     """
     label, load, source = CATALOG[name]
     arr = np.asarray(load())

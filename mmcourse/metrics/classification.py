@@ -62,7 +62,7 @@ def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int
 def predict(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Logits of ``model`` over ``images`` in eval mode, batched, on the model's device.
 
-    Used in: chapters 00, 01, 04, 05
+    Used in: chapters 00, 01, 04, 05, 06
     """
     was_training = model.training
     model.eval()

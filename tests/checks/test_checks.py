@@ -15,6 +15,9 @@ from mmcourse.models.clip import clip_loss, hardest_negatives
 from mmcourse.models.schedulers import NoiseSchedule, add_noise, ddpm_step
 from mmcourse.models.vae import gaussian_kl, reparameterise
 from mmcourse.models.vlm import Projector, splice_image_features
+from mmcourse.models.vq import quantise
+from mmcourse.sampling import guided_logits, modality_mask
+from mmcourse.sequences import task_example
 from mmcourse.train import train_step
 
 
@@ -32,6 +35,22 @@ def _splice_without_ignore(embeds, ids, feats, tok, labels):
     fill = torch.where(ids == tok, 0, labels)  # image positions keep a label: the model is asked to predict them
     _, lab2, _ = splice_image_features(embeds, ids, feats, tok, fill)
     return e, torch.where(lab == -100, 0, lab2)
+
+
+def _quantise_no_straight_through(z, codebook):
+    q = quantise(z, codebook)
+    return q.z_q.detach(), q.codes  # the encoder gets no gradient
+
+
+def _mask_codes_anywhere(vocab, state):
+    mask = modality_mask(vocab, state)
+    mask[:, vocab.image_offset:] = True  # codes allowed outside an image too
+    return mask
+
+
+def _caption_all_labelled(vocab, codes, caption):
+    ids, _ = task_example(vocab, "caption", codes, caption)
+    return ids, list(ids)  # learns to write the image and the instruction as well
 
 
 def _stub(*args, **kwargs):
@@ -100,6 +119,11 @@ REFERENCE = {
     "diffusion.ddpm_step": _ddpm_reference,
     "diffusion.cfg": lambda u, c, w: (1 + w) * c - w * u,
     "vae.sample_kl": lambda m, lv, n: (reparameterise(m, lv, n), gaussian_kl(m, lv)),
+    "vq.quantise": lambda z, cb: quantise(z, cb)[:2],
+    "unified.image_ids": lambda codes, T: [T, *(codes.flatten() + T + 2).tolist(), T + 1],
+    "unified.modality_mask": modality_mask,
+    "unified.caption_labels": lambda v, c, cap: task_example(v, "caption", c, cap),
+    "unified.guided_logits": guided_logits,
 }
 BROKEN = {
     "metrics.accuracy": lambda logits, labels: (logits.argmin(1) == labels).float().mean().item(),
@@ -135,6 +159,11 @@ BROKEN = {
     "diffusion.ddpm_step": _ddpm_without_rescale,
     "diffusion.cfg": lambda u, c, w: u + w * (c - u),  # diffusers' guidance_scale where w belongs
     "vae.sample_kl": lambda m, lv, n: (m + lv.exp() * n, gaussian_kl(m, lv)),  # variance used as sigma
+    "vq.quantise": _quantise_no_straight_through,
+    "unified.image_ids": lambda codes, T: [T, *(codes.flatten() + T).tolist(), T + 1],  # offset forgets the specials
+    "unified.modality_mask": _mask_codes_anywhere,
+    "unified.caption_labels": _caption_all_labelled,
+    "unified.guided_logits": lambda c, u, w: u + w * (c - u),  # guidance_scale convention where w belongs
 }
 
 
