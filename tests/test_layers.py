@@ -21,6 +21,7 @@ LAYERS = [
                          "retrieval", "instruct", "metrics", "viz",
                          "widgets"]),
     ("assets", ["zoo", "hub", "checks"]),
+    ("reports", ["evaluation"]),
     ("tools", ["_tools"]),
 ]
 FACADE = {"mmcourse", "mmcourse.__main__"}  # the package's front door may import anything

@@ -163,6 +163,20 @@ def _smoke(args: argparse.Namespace) -> int:
     return main(args.names or None, record_results=args.record, allow_cpu=args.cpu)
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from ..evaluation import EVALUATORS, evaluate, report_table, save_report
+
+    unknown = [n for n in args.names if n not in EVALUATORS]
+    if unknown:
+        print(f"unknown model name(s) {unknown}; known: {', '.join(EVALUATORS)}", file=sys.stderr)
+        return 2
+    report = evaluate(args.names or None, resamples=args.resamples, seed=args.seed)
+    json_path, md_path = save_report(report, args.out)
+    print(report_table(report))
+    print(f"\nwrote {json_path} and {md_path}")
+    return 0
+
+
 def _budgets(args: argparse.Namespace) -> int:
     from .budgets import main
 
@@ -238,6 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--cpu", action="store_true", help="allow a run without CUDA (a dry run, e.g. against "
                                                       "the stand-in hub)")
     m.set_defaults(func=_smoke)
+
+    e = sub.add_parser("evaluate", help="score zoo models on their test sets, each number with a bootstrap "
+                                        "95% interval; write report.json and report.md")
+    e.add_argument("names", nargs="*", help="zoo model names (default: every model with an evaluator)")
+    e.add_argument("--out", default="build/evaluation")
+    e.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    e.add_argument("--seed", type=int, default=0)
+    e.set_defaults(func=_evaluate)
 
     b = sub.add_parser("budgets", help="time the calibration workload: this machine's speed factor")
     b.set_defaults(func=_budgets)

@@ -60,27 +60,37 @@ _REFS = Instance((list, tuple), "a list with one list of reference captions per 
 
 
 @contract(same_length("candidates", "references"), candidates=Strings(), references=_REFS, max_n=Int(min=1, max=8))
-def bleu(candidates: Sequence[str], references: Sequence[Sequence[str]], max_n: int = 4) -> dict[str, float]:
-    """Corpus BLEU-1 ... BLEU-``max_n`` of tokenised ``candidates`` against their ``references``.
+def bleu_statistics(candidates: Sequence[str], references: Sequence[Sequence[str]], max_n: int = 4) -> np.ndarray:
+    """Per-caption counts BLEU sums over the corpus, (N, 2 + 2 * max_n): candidate length,
+    closest reference length, then clipped matches and candidate n-grams for n = 1..max_n.
+    Summing rows and calling :func:`bleu_from_statistics` gives corpus BLEU for any subset
+    (what a bootstrap needs) without counting n-grams again.
 
     Used in: chapter 07
     """
     _check_pairs(candidates, references)
-    correct, guessed = [0] * max_n, [0] * max_n
-    cand_len = ref_len = 0
+    rows = []
     for cand, refs in zip(candidates, references):
         words, ref_words = cand.split(), [r.split() for r in refs]
-        cand_len += len(words)
         # 1. the reference length closest to this caption's (ties: the shorter)
-        ref_len += min((abs(len(r) - len(words)), len(r)) for r in ref_words)[1]
+        closest = min((abs(len(r) - len(words)), len(r)) for r in ref_words)[1]
+        correct, guessed = [], []
         for n in range(1, max_n + 1):
             # 2. clipped matches: an n-gram counts at most as often as in any one reference
             most = Counter()
             for r in ref_words:
                 most |= _ngrams(r, n)
-            counts = _ngrams(words, n)
-            correct[n - 1] += sum(min(c, most[g]) for g, c in counts.items())
-            guessed[n - 1] += max(0, len(words) - n + 1)
+            correct.append(sum(min(c, most[g]) for g, c in _ngrams(words, n).items()))
+            guessed.append(max(0, len(words) - n + 1))
+        rows.append([len(words), closest, *correct, *guessed])
+    return np.array(rows, dtype=float)
+
+
+def bleu_from_statistics(stats: np.ndarray) -> dict[str, float]:
+    """Corpus BLEU-1 ... BLEU-n from the summed rows of :func:`bleu_statistics`."""
+    total = np.asarray(stats, dtype=float).sum(0)
+    max_n = (len(total) - 2) // 2
+    cand_len, ref_len, correct, guessed = total[0], total[1], total[2:2 + max_n], total[2 + max_n:]
     # 3. geometric mean of the precisions; pycocoevalcap adds 1e-15 / 1e-9 so log(0) never happens
     tiny, small = 1e-15, 1e-9
     ratio = (cand_len + tiny) / (ref_len + small)
@@ -88,8 +98,17 @@ def bleu(candidates: Sequence[str], references: Sequence[Sequence[str]], max_n: 
     out, product = {}, 1.0
     for n in range(1, max_n + 1):
         product *= (correct[n - 1] + tiny) / (guessed[n - 1] + small)
-        out[f"BLEU-{n}"] = product ** (1 / n) * brevity
+        out[f"BLEU-{n}"] = float(product ** (1 / n) * brevity)
     return out
+
+
+@contract(same_length("candidates", "references"), candidates=Strings(), references=_REFS, max_n=Int(min=1, max=8))
+def bleu(candidates: Sequence[str], references: Sequence[Sequence[str]], max_n: int = 4) -> dict[str, float]:
+    """Corpus BLEU-1 ... BLEU-``max_n`` of tokenised ``candidates`` against their ``references``.
+
+    Used in: chapter 07
+    """
+    return bleu_from_statistics(bleu_statistics(candidates, references, max_n))
 
 
 def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
