@@ -110,7 +110,7 @@ def tiny_whisper(tokenizer: WordTokenizer, *, d_model: int = 96, layers: int = 2
 def speech_features(waves: Sequence[torch.Tensor], seconds: float = 3.0, sample_rate: int = 16000) -> torch.Tensor:
     """Pad (or cut) each 16 kHz waveform to ``seconds``, then Whisper's log-mel: (B, 80, 100 x seconds).
 
-    Used in: chapter 04
+    Used in: chapters 04, 07
     """
     if sample_rate != 16000:
         raise ValueError(f"sample_rate must be 16000 (Whisper's rate); got {sample_rate}: resample the audio "
@@ -189,7 +189,7 @@ def transcribe(model: nn.Module, features: torch.Tensor, max_words: int = 6) -> 
     """Greedy decoding: encode once, then repeatedly append the most likely next token
     after the prompt until every row has written end-of-text.
 
-    Used in: chapter 04
+    Used in: chapters 04, 07
     """
     tokenizer: WordTokenizer = model.tokenizer
     if features.dim() != 3 or features.shape[1:] != (model.config.num_mel_bins, 2 * model.config.max_source_positions):

@@ -26,7 +26,7 @@ from .zeroshot import CLIP_PROMPTS
 def shapes_tokenizer(captions: Sequence[str]) -> text.WordTokenizer:
     """A word tokenizer for shapes captions and the zero-shot prompts.
 
-    Used in: chapter 02
+    Used in: chapters 02, 07
     """
     prompts = [p.format(c) for p in CLIP_PROMPTS for c in PAIR_NAMES]
     return text.WordTokenizer.train(list(captions) + prompts, max_vocab=200)
@@ -41,7 +41,7 @@ def shapes_clip(tokenizer: text.WordTokenizer, *, embed_dim: int = 64, tower_cha
     and ``tokenizer`` attached so that ``encode_text`` takes strings. ``sigmoid=True`` makes
     it a SigLIP: temperature 10 and a learned bias starting at -10 (Zhai et al., 2023, §3.2).
 
-    Used in: chapter 02
+    Used in: chapters 02, 07
     """
     if not isinstance(tokenizer, text.WordTokenizer):
         raise TypeError(f"tokenizer must be a text.WordTokenizer (e.g. shapes_tokenizer(captions)); "
@@ -89,7 +89,7 @@ def contrastive_loss(model: CLIP, batch: tuple[torch.Tensor, torch.Tensor], *, g
     image meets all the batch's captions as negatives. ``gather=False`` contrasts each
     process's images only with its own captions: fewer negatives, a different loss.
 
-    Used in: chapters 02, 04
+    Used in: chapters 02, 04, 07
     """
     images, tokens = batch
     if not gather or not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:

@@ -177,7 +177,7 @@ def evaluate_pope(vlm: VLM, data: ShapesData, *, negatives: str = "random", seed
     """Object hallucination, POPE-style: ask about one present and one absent object per
     scene of ``data`` and score the yes/no answers (:func:`mmcourse.metrics.vqa.pope_scores`).
 
-    Used in: chapter 03
+    Used in: chapters 03, 07
     """
     probes = make_pope(data, negatives=negatives, seed=seed)
     preds = vlm.answer(data.images[[q.index for q in probes]], [q.question for q in probes])

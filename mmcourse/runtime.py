@@ -225,7 +225,7 @@ def setup(
         ValueError: ``"full"`` with no GPU and no ``device`` given (the message says what
             to do), or a stand-in run whose environment is incomplete.
 
-    Used in: chapters 00, 01, 02, 03, 04, 05, 06
+    Used in: chapters 00, 01, 02, 03, 04, 05, 06, 07
     """
     resolved = resolve_profile(profile)
     standin = resolved == "full" and standin_hub() is not None
@@ -270,7 +270,7 @@ def log_metric(name: str, value: float) -> float:
 
     Outside the course runner this only returns ``value``.
 
-    Used in: chapters 00, 01, 02, 03, 04, 05, 06
+    Used in: chapters 00, 01, 02, 03, 04, 05, 06, 07
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string; got {name!r}")

@@ -263,7 +263,7 @@ def fit(
     :func:`lr_at`; ``eval_fn(model) -> {name: value}`` runs every ``eval_every`` steps and at
     the end. ``time_limit`` (seconds) is a guard: past it, :class:`TimeLimitExceeded`.
 
-    Used in: chapters 00, 01, 02, 04, 05, 06
+    Used in: chapters 00, 01, 02, 04, 05, 06, 07
     """
     _check_fit_arguments(model, data, steps, eval_every, clip_grad, schedule, loss_fn, time_limit)
     rank, world = distributed_state()

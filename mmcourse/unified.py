@@ -32,7 +32,7 @@ def draw(model: torch.nn.Module, vocab: MultimodalVocabulary, vq: torch.nn.Modul
     """Text -> image: sample ``tokens_per_image`` codes after ``draw : {caption} <boi>`` and
     decode them with the VQ decoder. Images in [0, 1], (B, 3, H, W).
 
-    Used in: chapter 06
+    Used in: chapters 06, 07
     """
     codes = draw_codes(model, vocab, captions, guidance=guidance, temperature=temperature, top_k=top_k,
                        plausibility=plausibility, seed=seed)

@@ -194,7 +194,7 @@ def bar(values: Mapping[str, float], *, title: str | None = None, xlabel: str | 
 def table(rows: Sequence[Mapping[str, Any]], *, floatfmt: str = ".3g", display: bool = True) -> str:
     """Show a list of dicts as a Markdown table (returned as text as well).
 
-    Used in: chapters 01, 02, 03, 04, 05, 06
+    Used in: chapters 01, 02, 03, 04, 05, 06, 07
     """
     if not rows:
         raise ValueError("rows is empty")
@@ -231,7 +231,7 @@ def show_source(obj: Any, *, display: bool = True) -> str:
     """Display the source code of a package function or class (instead of copying it),
     without the argument contracts.
 
-    Used in: chapters 00, 02, 03, 04, 05, 06
+    Used in: chapters 00, 02, 03, 04, 05, 06, 07
     """
     try:
         src = _without_contracts(inspect.getsource(obj))

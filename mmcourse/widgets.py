@@ -62,7 +62,7 @@ def demo(
     Returns:
         The ``ipywidgets.interactive`` widget, or the list of static results.
 
-    Used in: chapters 00, 01, 02, 03, 04, 05, 06
+    Used in: chapters 00, 01, 02, 03, 04, 05, 06, 07
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable; got {type(fn).__name__}")

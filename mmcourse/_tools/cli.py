@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     m.set_defaults(func=_smoke)
 
     e = sub.add_parser("evaluate", help="score zoo models on their test sets, each number with a bootstrap "
-                                        "95% interval; write report.json and report.md")
+                                        "95%% interval; write report.json and report.md")
     e.add_argument("names", nargs="*", help="zoo model names (default: every model with an evaluator)")
     e.add_argument("--out", default="build/evaluation")
     e.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")

@@ -9,7 +9,17 @@ When ``$MMCOURSE_GRADE_LOG`` names a file, each result is appended to it as a JS
 line; ``python -m mmcourse grade`` reads it to build the score table.
 """
 
-from . import contrastive, diffusion, metrics, modalities, train, unified, video_audio, vlm  # noqa: F401  (each registers its checks)
+from . import (  # noqa: F401  (each registers its checks)
+           contrastive,
+           diffusion,
+           evaluation,
+           metrics,
+           modalities,
+           train,
+           unified,
+           video_audio,
+           vlm,
+)
 from .registry import (
            GRADE_LOG_ENV,
            REGISTRY,

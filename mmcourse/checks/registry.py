@@ -92,7 +92,7 @@ def check(name: str, obj: Any) -> CheckResult:
     Raises:
         CheckFailed: when the check fails (shown as one line in Jupyter).
 
-    Used in: chapters 00, 01, 02, 03, 04, 05, 06
+    Used in: chapters 00, 01, 02, 03, 04, 05, 06, 07
     """
     result = run(name, obj)
     RESULTS.append(result)

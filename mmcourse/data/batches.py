@@ -16,7 +16,7 @@ class Batches:
 
     >>> for x, y in Batches(images, labels, batch_size=128): ...
 
-    Used in: chapters 00, 01, 02, 04
+    Used in: chapters 00, 01, 02, 04, 07
     """
 
     @contract(batch_size=Int(min=1), seed=Int(min=0))

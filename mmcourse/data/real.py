@@ -88,6 +88,6 @@ def photo(name: str) -> Photo:
 def photos(names: list[str] | None = None) -> list[Photo]:
     """Several shipped photos (default: all of ``CATALOG``).
 
-    Used in: chapters 00, 01, 02, 03
+    Used in: chapters 00, 01, 02, 03, 07
     """
     return [photo(n) for n in (names if names is not None else list(CATALOG))]

@@ -165,7 +165,7 @@ def make_shapes(
         noise: standard deviation of the Gaussian pixel noise.
         seed: same seed, same images.
 
-    Used in: chapters 00, 01, 02, 03, 05, 06
+    Used in: chapters 00, 01, 02, 03, 05, 06, 07
     """
     # 0. The contract checked every argument; colour and shape names are checked here.
     lo, hi = (objects, objects) if isinstance(objects, int) else tuple(objects)
@@ -281,7 +281,7 @@ def make_qa(data: ShapesData, *, per_image: int = 1, seed: int = 0) -> list[QA]:
 
     Questions only refer to an object by a description that is unique in its scene.
 
-    Used in: chapters 00, 03, 06
+    Used in: chapters 00, 03, 06, 07
     """
     if not isinstance(data, ShapesData):
         raise TypeError(f"data must be the ShapesData of make_shapes(); got {type(data).__name__}")

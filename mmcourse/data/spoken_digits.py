@@ -94,7 +94,7 @@ def load_spoken_digits(split: Split = "train") -> SpokenDigits:
     """The shipped utterances of ``split`` (``"train"``: 400 in 10 voices; ``"heldout"``:
     120 in 3 voices never heard in training), as float waveforms at 16 kHz.
 
-    Used in: chapter 04
+    Used in: chapters 04, 07
     """
     with np.load(FILE) as f:
         audio, offsets = f[f"{split}_audio"], f[f"{split}_offsets"]

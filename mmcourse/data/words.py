@@ -42,7 +42,10 @@ class QA:
 
 @contract(objects=ListOf(Instance(SceneObject), "SceneObject records"), template=Int(min=0))
 def caption(objects: Sequence[SceneObject], template: int = 0) -> str:
-    """Describe a scene in words with one of several templates (``template`` picks one)."""
+    """Describe a scene in words with one of several templates (``template`` picks one).
+
+    Used in: chapter 07
+    """
     if not objects:
         raise ValueError("objects must contain at least one SceneObject")
     if len(objects) == 1:

@@ -86,7 +86,7 @@ def load(name: str, cfg: RunConfig, **kwargs: Any) -> Any:
         HubError: full profile but the checkpoint cannot be had (offline, not cached,
             no CUDA for a 4-bit model); the message says what to do instead.
 
-    Used in: chapters 00, 01, 02, 03, 04, 05, 06
+    Used in: chapters 00, 01, 02, 03, 04, 05, 06, 07
     """
     s = spec(name)
     if not isinstance(cfg, RunConfig):

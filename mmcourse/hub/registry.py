@@ -169,8 +169,12 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 
+@contract()
 def names() -> list[str]:
-    """Every registered model name."""
+    """Every registered model name.
+
+    Used in: chapter 07
+    """
     return list(REGISTRY)
 
 
@@ -178,7 +182,7 @@ def names() -> list[str]:
 def spec(name: str) -> ModelSpec:
     """The :class:`ModelSpec` for ``name``; a clear error listing known names otherwise.
 
-    Used in: chapters 01, 02, 03, 04, 06
+    Used in: chapters 01, 02, 03, 04, 06, 07
     """
     if not isinstance(name, str) or name not in REGISTRY:
         raise ValueError(f"name={name!r} is not in the hub registry; known names: {', '.join(REGISTRY)}")

@@ -36,6 +36,8 @@ _PUNCT = re.compile(r"[^\w\s']|_")
 @contract(caption=Instance(str, "a string"))
 def tokenize(caption: str) -> str:
     """``"A red circle, left."`` -> ``"a red circle left"``: lower case, punctuation dropped,
+
+    Used in: chapter 07
     words joined by single spaces (what the scorers below split on)."""
     return " ".join(_PUNCT.sub(" ", caption.lower()).split())
 

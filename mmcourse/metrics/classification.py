@@ -28,7 +28,7 @@ def _check_pair(logits_or_preds: torch.Tensor, labels: torch.Tensor, what: str) 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of rows whose arg-max logit is the label. ``logits`` (B, C), ``labels`` (B,).
 
-    Used in: chapters 00, 01, 04
+    Used in: chapters 00, 01, 04, 07
     """
     _check_pair(logits, labels, "logits")
     if logits.dim() != 2:
@@ -62,7 +62,7 @@ def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int
 def predict(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Logits of ``model`` over ``images`` in eval mode, batched, on the model's device.
 
-    Used in: chapters 00, 01, 04, 05, 06
+    Used in: chapters 00, 01, 04, 05, 06, 07
     """
     was_training = model.training
     model.eval()

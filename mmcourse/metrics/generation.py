@@ -58,13 +58,38 @@ def clip_score(image_embeds: torch.Tensor, text_embeds: torch.Tensor, *, convent
     return (w * cos.clamp(min=0) if convention == "hessel" else 100 * cos).float()
 
 
+class FrechetReference:
+    """The real side of a Fréchet distance computed once: mean, covariance and its square
+    root, so that scoring many generated sets (a bootstrap) costs one small eigendecomposition
+    each. ``FrechetReference(real)(fake)`` equals ``frechet_distance(fake, real)``."""
+
+    @contract(real=Tensor(rank=2, kind="float", what="(M, D) features of real images"))
+    def __init__(self, real: torch.Tensor) -> None:
+        if len(real) <= real.shape[1]:
+            raise ValueError(f"real has {len(real)} rows for {real.shape[1]} feature dimensions: it needs more "
+                             "samples than dimensions for a non-singular covariance")
+        r = real.double().cpu().numpy()
+        self.mu, cov = r.mean(0), np.cov(r, rowvar=False)
+        w, v = np.linalg.eigh((cov + cov.T) / 2)
+        self.root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # cov^1/2, symmetric
+        self.trace = float(np.trace(cov))
+
+    def __call__(self, fake: torch.Tensor | np.ndarray) -> float:
+        f = np.asarray(fake, dtype=float) if isinstance(fake, np.ndarray) else fake.double().cpu().numpy()
+        if f.ndim != 2 or f.shape[1] != len(self.mu) or len(f) <= f.shape[1]:
+            raise ValueError(f"fake must be (N, {len(self.mu)}) with N > {len(self.mu)}; got {f.shape}")
+        mu, cov = f.mean(0), np.cov(f, rowvar=False)
+        # Tr((C_f C_r)^1/2) = sum of sqrt(eigenvalues of C_r^1/2 C_f C_r^1/2), a symmetric PSD matrix
+        eig = np.linalg.eigvalsh(self.root @ cov @ self.root)
+        cross = np.sqrt(np.clip(eig, 0, None)).sum()
+        return float(((mu - self.mu) ** 2).sum() + np.trace(cov) + self.trace - 2 * cross)
+
+
 @contract(fake=Tensor(rank=2, kind="float", what="(N, D) features of generated images"),
           real=Tensor(rank=2, kind="float", what="(M, D) features of real images"), n=Int(min=2), seed=Int(min=0))
 def frechet_distance_at(fake: torch.Tensor, real: torch.Tensor, n: int, seed: int = 0) -> float:
     """The Fréchet distance of ``n`` generated samples (drawn without replacement) to all
     ``real`` ones: how FID reads when a paper evaluates on ``n`` images.
-
-    Used in: chapter 07
     """
     if n > len(fake):
         raise ValueError(f"n={n} is more than the {len(fake)} generated samples in fake")

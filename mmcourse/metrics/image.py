@@ -41,7 +41,10 @@ def _sqrtm_psd(m: np.ndarray) -> np.ndarray:
 @contract(features_a=Tensor(rank=2, kind="float", what="(N, D) features"),
           features_b=Tensor(rank=2, kind="float", what="(M, D) features"))
 def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets (N, D) and (M, D)."""
+    """Fréchet distance between Gaussians fitted to two feature sets (N, D) and (M, D).
+
+    Used in: chapter 07
+    """
     if features_a.shape[1] != features_b.shape[1]:
         raise ValueError(f"features_a and features_b need the same width; got {features_a.shape[1]} "
                          f"and {features_b.shape[1]}")

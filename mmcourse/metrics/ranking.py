@@ -44,10 +44,7 @@ def average_precision(similarity: torch.Tensor, relevant: torch.Tensor) -> np.nd
 
 @contract(scores=Tensor(rank=3, kind="float", what="(N, 2 captions, 2 images) similarities"))
 def winoground_scores(scores: torch.Tensor) -> dict[str, np.ndarray]:
-    """Per-example text, image and group success (N,) as 0/1, from s[i, caption, image].
-
-    Used in: chapter 07
-    """
+    """Per-example text, image and group success (N,) as 0/1, from s[i, caption, image]."""
     if scores.shape[1:] != (2, 2):
         raise ValueError(f"scores must have shape (N, 2, 2): caption 0/1 against image 0/1; got {tuple(scores.shape)}")
     s = scores.double()

@@ -49,7 +49,7 @@ def _error_rate(references: Sequence[str], hypotheses: Sequence[str], split) -> 
 def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     """Corpus WER: word edits summed over all pairs / reference words (can exceed 1).
 
-    Used in: chapter 04
+    Used in: chapters 04, 07
     """
     return _error_rate(references, hypotheses, str.split)
 
@@ -58,6 +58,6 @@ def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> flo
 def character_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     """Corpus CER: character edits (spaces included) / reference characters.
 
-    Used in: chapter 04
+    Used in: chapters 04, 07
     """
     return _error_rate(references, hypotheses, lambda s: list(s.strip()))

@@ -61,8 +61,6 @@ def paired_bootstrap(scores_a: object, scores_b: object, *, resamples: int = 100
                      seed: int = 0) -> dict[str, float]:
     """Is A better than B on the same examples? The mean difference A - B, its interval,
     and ``p``: the share of paired resamples where A's mean is not above B's.
-
-    Used in: chapter 07
     """
     a, b = _values(scores_a, "scores_a"), _values(scores_b, "scores_b")
     if len(a) != len(b):

@@ -56,7 +56,7 @@ def vqa_accuracy(prediction: str, human_answers: Sequence[str]) -> float:
     """The VQA score of one prediction against 10 human answers: for each answer left out,
     min(1, matches among the other 9 / 3); averaged over the 10 (vqaEval.py).
 
-    Used in: chapter 03
+    Used in: chapters 03, 07
     """
     if isinstance(human_answers, str) or len(human_answers) < 2:
         raise ValueError("human_answers must be a list of at least two answers (VQA v2 has 10)")
@@ -71,7 +71,10 @@ def vqa_accuracy(prediction: str, human_answers: Sequence[str]) -> float:
 
 @contract(caption=Instance(str, "a string"))
 def caption_objects(caption: str) -> list[tuple[str, str]]:
-    """The (colour, shape) pairs a shapes caption names, in order."""
+    """The (colour, shape) pairs a shapes caption names, in order.
+
+    Used in: chapter 07
+    """
     words = normalize_answer(caption).split()
     return [(w, s) for w, s in zip(words, words[1:]) if w in COLORS and s in SHAPES]
 

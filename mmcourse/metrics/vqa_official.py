@@ -37,8 +37,6 @@ _PERIOD = re.compile(r"(?!<=\d)(\.)(?!\d)")  # as written upstream: a period not
 def process_punctuation(text: str) -> str:
     """Punctuation next to a space (or anywhere, in a string with a comma between digits) is
     deleted; elsewhere it becomes a space. Then periods not followed by a digit go.
-
-    Used in: chapter 07
     """
     out = text
     for p in _PUNCT:
@@ -51,10 +49,7 @@ def process_punctuation(text: str) -> str:
 
 @contract(text=Instance(str, "a string"))
 def process_digit_article(text: str) -> str:
-    """Lower case, number words to digits, articles dropped, contractions restored.
-
-    Used in: chapter 07
-    """
+    """Lower case, number words to digits, articles dropped, contractions restored."""
     words = [_NUMBERS.get(w, w) for w in text.lower().split()]
     return " ".join(_CONTRACTIONS.get(w, w) for w in words if w not in _ARTICLES)
 

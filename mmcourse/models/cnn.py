@@ -18,7 +18,7 @@ from ..contracts import check_images
 class CNNConfig:
     """Configuration of :class:`SmallCNN`.
 
-    Used in: chapter 00
+    Used in: chapters 00, 07
     """
 
     in_channels: int = 3
@@ -47,7 +47,7 @@ class CNNConfig:
 class SmallCNN(nn.Module):
     """Image classifier: (B, C, H, W) in [0, 1] -> (B, num_classes) logits.
 
-    Used in: chapter 00
+    Used in: chapters 00, 07
     """
 
     def __init__(self, config: CNNConfig) -> None:

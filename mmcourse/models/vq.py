@@ -157,7 +157,7 @@ def image_to_codes(vq: Any, images: torch.Tensor, *, signed: bool = True) -> tor
     ``signed``: the model works on images in [-1, 1] (the course's, Stable Diffusion's); pass
     False for one that works in [0, 1] (aMUSEd's tokenizer).
 
-    Used in: chapter 06
+    Used in: chapters 06, 07
     """
     check_images(images, channels=3)
     param = next(vq.parameters())
@@ -170,7 +170,7 @@ def image_to_codes(vq: Any, images: torch.Tensor, *, signed: bool = True) -> tor
 def codes_to_image(vq: Any, codes: torch.Tensor, *, signed: bool = True) -> torch.Tensor:
     """A code grid (B, h, w) -> images in [0, 1] (B, 3, H, W).
 
-    Used in: chapter 06
+    Used in: chapters 06, 07
     """
     K = _codebook(vq).shape[0]
     if codes.min() < 0 or codes.max() >= K:

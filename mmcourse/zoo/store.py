@@ -69,7 +69,7 @@ def load(name: str, cfg: RunConfig | None = None) -> torch.nn.Module:
     """Build the entry's model and load its shipped weights (eval mode, on ``cfg.device``).
     Each call returns a new model.
 
-    Used in: chapters 00, 01, 02, 03, 04, 05, 06
+    Used in: chapters 00, 01, 02, 03, 04, 05, 06, 07
     """
     e = entry(name)
     model = e.build(meta(name)["config"])

@@ -1,7 +1,9 @@
 """Checks pass the reference, fail broken code with a hint, and report stubs as such."""
 
 import json
+import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,7 +11,10 @@ import torch.nn.functional as F
 import mmcourse
 from mmcourse import audio, chat, checks, metrics, patches, video, zeroshot
 from mmcourse.metrics import vqa
+from mmcourse.metrics.captioning import bleu, bleu_statistics
+from mmcourse.metrics.image import frechet_distance
 from mmcourse.metrics.speech import word_error_rate
+from mmcourse.metrics.stats import mean_ci
 from mmcourse.models import count_parameters, fusion
 from mmcourse.models.clip import clip_loss, hardest_negatives
 from mmcourse.models.schedulers import NoiseSchedule, add_noise, ddpm_step
@@ -19,6 +24,17 @@ from mmcourse.models.vq import quantise
 from mmcourse.sampling import guided_logits, modality_mask
 from mmcourse.sequences import task_example
 from mmcourse.train import train_step
+
+
+def _bleu_without_brevity_penalty(cands, refs):
+    total = bleu_statistics(cands, refs).sum(0)
+    return float(np.prod(total[2:6] / total[6:10]) ** 0.25)
+
+
+def _frechet_elementwise_sqrt(a, b):  # (S_a S_b)^1/2 taken entry by entry
+    sa, sb = np.cov(a.double().numpy(), rowvar=False), np.cov(b.double().numpy(), rowvar=False)
+    mean = float(((a.double().mean(0) - b.double().mean(0)) ** 2).sum())
+    return mean + float(np.trace(sa + sb - 2 * np.sqrt(np.abs(sa * sb))))
 
 
 class _LinearProjector(torch.nn.Module):  # LLaVA v1's linear projector: no hidden layer
@@ -124,6 +140,12 @@ REFERENCE = {
     "unified.modality_mask": modality_mask,
     "unified.caption_labels": lambda v, c, cap: task_example(v, "caption", c, cap),
     "unified.guided_logits": guided_logits,
+    "eval.bleu": lambda c, r: bleu(c, r)["BLEU-4"],
+    "eval.vqa_accuracy": vqa.vqa_accuracy,
+    "eval.frechet_distance": frechet_distance,
+    "eval.cider_tfidf": lambda counts, df, n: {g: tf * (math.log(n) - math.log(max(1.0, df.get(g, 0.0))))
+                                               for g, tf in counts.items()},
+    "eval.bootstrap_ci": lambda v, r, seed: mean_ci(v, resamples=r, seed=seed)[1:],
 }
 BROKEN = {
     "metrics.accuracy": lambda logits, labels: (logits.argmin(1) == labels).float().mean().item(),
@@ -164,6 +186,11 @@ BROKEN = {
     "unified.modality_mask": _mask_codes_anywhere,
     "unified.caption_labels": _caption_all_labelled,
     "unified.guided_logits": lambda c, u, w: u + w * (c - u),  # guidance_scale convention where w belongs
+    "eval.bleu": _bleu_without_brevity_penalty,
+    "eval.vqa_accuracy": lambda p, humans: min(1.0, humans.count(p) / 3),  # no leave-one-out average
+    "eval.frechet_distance": _frechet_elementwise_sqrt,
+    "eval.cider_tfidf": lambda counts, df, n: {g: tf * math.log(n / (df.get(g, 0.0) + 1)) for g, tf in counts.items()},
+    "eval.bootstrap_ci": lambda v, r, seed: tuple(np.percentile(v, [2.5, 97.5])),  # percentiles of the values
 }
 
 

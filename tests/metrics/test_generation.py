@@ -11,6 +11,7 @@ from torchmetrics.image.inception import InceptionScore
 
 from mmcourse.hub import processors, tiny
 from mmcourse.metrics.generation import (
+    FrechetReference,
     clip_score,
     fid_infinity,
     frechet_distance_at,
@@ -49,6 +50,17 @@ def test_fid_equals_torchmetrics_with_the_same_features(classifier, n_real, n_fa
     with torch.no_grad():
         ours = frechet_distance(classifier.features(fake), classifier.features(real))
     assert ours == pytest.approx(float(theirs.compute()), rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("n_fake", [70, 300])
+def test_frechet_reference_equals_frechet_distance(n_fake):
+    g = torch.Generator().manual_seed(n_fake)
+    real, fake = torch.randn(400, 16, generator=g), torch.randn(n_fake, 16, generator=g) * 1.3 + 0.2
+    assert FrechetReference(real)(fake) == pytest.approx(frechet_distance(fake, real), rel=1e-9)
+    with pytest.raises(ValueError, match="fake must be"):
+        FrechetReference(real)(fake[:10])
+    with pytest.raises(ValueError, match="real has 10 rows"):
+        FrechetReference(real[:10])
 
 
 def test_inception_score_equals_torchmetrics(classifier):
