@@ -64,7 +64,7 @@ import transformers
 import mmcourse
 from mmcourse import asr, evaluation, hub, memory, unified, viz, zoo
 from mmcourse.data import make_qa, make_shapes
-from mmcourse.data.spoken_digits import load_spoken_digits
+from mmcourse.data.spoken_digits import DIGITS, load_spoken_digits
 from mmcourse.data.vocabulary import PAIR_NAMES
 from mmcourse.data.words import SINGLE_TEMPLATES, caption
 from mmcourse.hub.registry import T4_GB
@@ -697,6 +697,37 @@ if cfg.is_full:
     assert len(written) == len(photos), "BLIP should caption every photo"
 else:
     print("tiny profile: BLIP needs PROFILE='full'; section 3 scored vlm-shapes' captions the same way")
+
+# %% [markdown]
+# And Whisper (`whisper-tiny`) on the shipped spoken digits: its raw transcripts ("3, 14.") against
+# the references ("three one four") and after the normalisation the Whisper authors also apply
+# before scoring (spelled-out digits, no punctuation): the model is the same, the WER is not.
+
+# %%
+def spell_digits(text):
+    """'3, 14.' -> 'three one four': lower case, punctuation dropped, digits spelled one by one."""
+    words = []
+    for w in tokenize(text).split():
+        words += [DIGITS[int(c)] for c in w] if w.isdigit() else [w]
+    return " ".join(words)
+
+
+if cfg.is_full:
+    whisper_processor = transformers.AutoProcessor.from_pretrained(hub.spec("whisper-tiny").repo_id)
+    whisper_hf = hub.load("whisper-tiny", cfg)
+    sample = list(range(0, len(held), 4))  # 30 utterances, every voice
+    features = whisper_processor([held.waves[i].numpy() for i in sample], sampling_rate=16000,
+                                 return_tensors="pt").input_features
+    with torch.no_grad():
+        ids = whisper_hf.generate(features.to(cfg.device, whisper_hf.dtype), language="en", task="transcribe",
+                                  max_new_tokens=24)
+    raw = [t.strip() for t in whisper_processor.batch_decode(ids, skip_special_tokens=True)]
+    spelled = [spell_digits(t) for t in raw]
+    truth = [held.texts[i] for i in sample]
+    print({"raw WER": word_error_rate(truth, raw), "normalised WER": word_error_rate(truth, spelled)})
+    assert abs(word_error_rate(truth, spelled) - jiwer.wer(truth, spelled)) < 1e-12, "WER should equal jiwer's"
+else:
+    print("tiny profile: whisper-tiny needs PROFILE='full'; section 7 scored whisper-digits the same way")
 
 # %% [markdown]
 # ## 13. Play with it
