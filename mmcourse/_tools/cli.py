@@ -1,7 +1,8 @@
 """The course's command line: python -m mmcourse COMMAND (python -m mmcourse COMMAND --help).
 
 Learners:      grade (score an exercises notebook), zoo (the tiny trained models),
-               hub (the real checkpoints of the full profile)
+               hub (the real checkpoints of the full profile), evaluate (score every zoo model)
+Instructors:   release (a class's notebooks), grade-class (a folder of submissions)
 Maintainers:   course (run every notebook), exercises, sync, tags, budgets,
                standin-hub + test-full (the full profile offline), smoke (on a GPU)
 """
@@ -22,6 +23,38 @@ def _grade(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps([r.to_dict() for r in reports], indent=2) + "\n")
     return code
+
+
+def _grade_class(args: argparse.Namespace) -> int:
+    from .classroom import ClassroomError, grade_class
+
+    start = time.perf_counter()
+    try:
+        grades = grade_class(Path(args.submissions), Path(args.out), root=Path(args.root),
+                             hidden=Path(args.hidden) if args.hidden else None, jobs=args.jobs, timeout=args.timeout,
+                             wall_timeout=args.wall_timeout, memory_gb=args.memory_gb, chapter=args.chapter)
+    except ClassroomError as err:
+        print(f"grade-class: {err}", file=sys.stderr)
+        return 2
+    for g in grades:
+        flag = "  [flagged]" if g.flags else ""
+        print(f"{g.student:24s} chapter {g.chapter or '?':3s} {g.passed}/{g.total}{flag}"
+              + (f"  ({g.errors[0][:70]})" if g.errors else ""))
+    print(f"\ngraded {len(grades)} submissions in {time.perf_counter() - start:.0f} s; wrote {args.out}, "
+          f"{Path(args.out).with_suffix('.json')} and {Path(args.out).parent / 'feedback'}/")
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from .classroom import ClassroomError, release
+
+    try:
+        paths = release(args.chapters, Path(args.out), root=Path(args.root))
+    except ClassroomError as err:
+        print(f"release: {err}", file=sys.stderr)
+        return 2
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
 
 
 def _course(args: argparse.Namespace) -> int:
@@ -195,6 +228,25 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--profile", default="tiny", choices=["tiny", "full", "auto"])
     g.add_argument("--json", help="also write the scores to this JSON file")
     g.set_defaults(func=_grade)
+
+    gc = sub.add_parser("grade-class", help="instructors: grade every submission in a folder (in parallel, "
+                                            "tamper-resistant) into a gradebook and feedback files")
+    gc.add_argument("submissions", help="a folder with one submitted .ipynb per student (any file names)")
+    gc.add_argument("--out", default="gradebook.csv", help="the gradebook CSV (a .json twin and feedback/ go beside it)")
+    gc.add_argument("--hidden", help="a Python file of instructor-only checks: HIDDEN_CHECKS = {name: fn or [fns]}")
+    gc.add_argument("--chapter", help="the assigned chapter (e.g. 02): other chapters' notebooks are flagged")
+    gc.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: the cores)")
+    gc.add_argument("--timeout", type=float, default=60, help="seconds per student cell and per check")
+    gc.add_argument("--wall-timeout", type=float, default=300, help="seconds per submission in all")
+    gc.add_argument("--memory-gb", type=float, default=6.0, help="address-space limit per submission")
+    gc.add_argument("--root", default=".", help="the course's folder (where exercises/ is)")
+    gc.set_defaults(func=_grade_class)
+
+    rl = sub.add_parser("release", help="instructors: write a class's exercise notebooks with Colab links")
+    rl.add_argument("--chapters", nargs="+", required=True, help="chapter numbers, e.g. 02 03")
+    rl.add_argument("--out", required=True, help="the folder to write")
+    rl.add_argument("--root", default=".", help="the course's folder (where exercises/ is)")
+    rl.set_defaults(func=_release)
 
     z = sub.add_parser("zoo", help="list, retrain or verify the tiny trained models")
     z.add_argument("action", nargs="?", default="list", choices=["list", "train", "verify"],

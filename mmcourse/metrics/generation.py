@@ -58,6 +58,23 @@ def clip_score(image_embeds: torch.Tensor, text_embeds: torch.Tensor, *, convent
     return (w * cos.clamp(min=0) if convention == "hessel" else 100 * cos).float()
 
 
+@contract(real=Tensor(rank=2, kind="float", what="(M, D) features of real images"),
+          fake=Tensor(rank=2, kind="float", what="(N, D) features of generated images"))
+def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """FID as papers compute it, on whatever features are given: the Fréchet distance of
+    ``fake`` to ``real``, refusing feature sets it cannot estimate.
+
+    Used in: chapter 07
+    """
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real and fake need the same feature width; got {real.shape[1]} and {fake.shape[1]}")
+    if min(len(real), len(fake)) <= real.shape[1]:
+        raise ValueError(f"real ({len(real)} rows) and fake ({len(fake)} rows) need more samples than feature "
+                         f"dimensions ({real.shape[1]}): with fewer, a covariance estimate is singular and the "
+                         "distance mostly measures the sample size (Inception's 2,048 features need > 2,048 images)")
+    return frechet_distance(fake, real)
+
+
 class FrechetReference:
     """The real side of a Fréchet distance computed once: mean, covariance and its square
     root, so that scoring many generated sets (a bootstrap) costs one small eigendecomposition

@@ -13,6 +13,7 @@ from mmcourse.hub import processors, tiny
 from mmcourse.metrics.generation import (
     FrechetReference,
     clip_score,
+    fid,
     fid_infinity,
     frechet_distance_at,
     inception_score,
@@ -137,13 +138,19 @@ def test_fid_falls_with_more_samples_from_the_same_distribution():
 
 
 @pytest.mark.parametrize("a, b, error, match", [
-    (torch.rand(50, 8), torch.rand(50, 6), ValueError, "same width"),
-    (torch.rand(5, 8), torch.rand(50, 8), ValueError, "more samples than feature dimensions"),
-    (torch.rand(50, 8), torch.full((50, 8), float("nan")), ValueError, "features_b"),
+    (torch.rand(50, 8), torch.rand(50, 6), ValueError, "same feature width"),
+    (torch.rand(5, 8), torch.rand(50, 8), ValueError, r"real \(5 rows\) .* more samples than feature dimensions"),
+    (torch.rand(50, 8), torch.full((50, 8), float("nan")), ValueError, "fake"),
 ])
-def test_frechet_distance_refuses_what_it_cannot_estimate(a, b, error, match):
+def test_fid_refuses_what_it_cannot_estimate(a, b, error, match):
     with pytest.raises(error, match=match):
-        frechet_distance(a, b)
+        fid(a, b)
+
+
+def test_fid_is_the_frechet_distance_of_fake_to_real():
+    g = torch.Generator().manual_seed(3)
+    real, fake = torch.randn(100, 4, generator=g), torch.randn(80, 4, generator=g) + 1
+    assert fid(real, fake) == frechet_distance(fake, real)
 
 
 def test_bad_input_names_the_argument():
