@@ -35,6 +35,7 @@ from .metrics import predict, vqa
 from .metrics.captioning import bleu_from_statistics, bleu_statistics, cider_d, tokenize
 from .metrics.generation import FrechetReference, clip_score
 from .metrics.ranking import average_precision, winoground_scores
+from .metrics.retrieval import retrieval_ranks
 from .metrics.speech import edit_distance
 from .metrics.stats import bootstrap, paired_bootstrap
 from .models.schedulers import NoiseSchedule
@@ -73,12 +74,10 @@ def _shapes_cnn() -> dict[str, Metric]:
 
 def _winoground(model: Any, n: int = 60, seed: int = 0) -> dict[str, np.ndarray]:
     """Two objects, colours swapped: "a red circle and a blue square" vs "a blue circle and a red square"."""
-    rng = np.random.default_rng(seed)
+    rng, colors = np.random.default_rng(seed), list(COLORS)
     scores = []
     for _ in range(n):
-        c1, c2 = rng.choice(len(COLORS), 2, replace=False)
-        s1, s2 = rng.choice(len(SHAPES), 2, replace=False)
-        (c1, c2), (s1, s2) = (list(COLORS)[c1], list(COLORS)[c2]), (SHAPES[s1], SHAPES[s2])
+        (c1, c2), (s1, s2) = rng.choice(colors, 2, replace=False), rng.choice(SHAPES, 2, replace=False)
         images = torch.stack([scene([(c1, s1), (c2, s2)]), scene([(c2, s1), (c1, s2)])])
         captions = [f"a {c1} {s1} and a {c2} {s2}", f"a {c2} {s1} and a {c1} {s2}"]
         with torch.no_grad():
@@ -100,9 +99,7 @@ def _clip_shapes() -> dict[str, Metric]:
     with torch.no_grad():
         sim = model.encode_image(test.images) @ model.encode_text(test.captions).T  # (images, captions)
     for direction, s in (("image→text", sim), ("text→image", sim.T)):
-        best_wrong = s.masked_fill(relevant, float("-inf")).max(1).values
-        best_right = s.masked_fill(~relevant, float("-inf")).max(1).values
-        out[f"R@1 {direction}"] = _mean((best_right > best_wrong).float().numpy())
+        out[f"R@1 {direction}"] = _mean((retrieval_ranks(s, relevant) == 1).float().numpy())  # ties count against
         out[f"mAP {direction}"] = _mean(average_precision(s, relevant))
     for kind, values in _winoground(model).items():
         out[f"Winoground {kind}"] = _mean(values)
