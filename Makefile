@@ -1,10 +1,12 @@
 # mmcourse -- every command a learner, instructor or maintainer needs.
 #   make lab      open the chapters in JupyterLab (sets up .venv on first use)
 #   make grade    NOTEBOOK=exercises/00_getting_started.ipynb: score your exercises
-#   make test     lint, unit + equivalence tests, every chapter, grading both ways, sync, budgets,
-#                 and test-full (every chapter in the full profile against the stand-in hub)
+#   make test     lint, unit + equivalence tests, grading both ways, sync; every chapter and
+#                 solution executed within its budget (course), the book, test-full (every chapter
+#                 in the full profile against the stand-in hub), test-browser (book + JupyterLab)
 #   make check    the inner loop: lint, unit tests, solutions (no chapters, no zoo retraining)
 #   make course   run every chapter, write build/summary.md, executed notebooks and HTML
+#   make book     the website from those executed notebooks (build/book/index.html)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,10 +24,10 @@ SLOW := not retrain and not exercises_score and not pinned
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup course test test-full smoke check lint lab grade sync exercises verify-zoo constraints clean help
+.PHONY: setup course book test test-full test-browser smoke check lint lab grade sync exercises verify-zoo constraints clean help
 
 help:
-	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
 
 setup: $(STAMP)
 
@@ -40,11 +42,24 @@ course: setup
 	$(PY) -m mmcourse course --profile $(PROFILE)
 
 lint: setup
-	$(BIN)/ruff check mmcourse tests benchmarks $(NOTEBOOK_DIRS) conftest.py
+	$(BIN)/ruff check mmcourse tests benchmarks book $(NOTEBOOK_DIRS) conftest.py
 
+# The chapters run once, through `course` (budgets enforced: past 1.5x the scaled target fails),
+# and the book and the browser tests use that run's executed notebooks.
 test: setup lint
-	HF_HUB_OFFLINE=1 $(PY) -m pytest tests chapters --nbval-lax
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests --ignore=tests/browser
+	HF_HUB_OFFLINE=1 $(PY) -m mmcourse course --profile tiny --strict-budgets --no-html
+	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory test-browser
 	$(MAKE) --no-print-directory test-full
+
+# The website: Sphinx + myst-nb over the executed notebooks of `make course` (run it first).
+book: setup
+	HF_HUB_OFFLINE=1 $(PY) -m mmcourse book
+
+# The book and a live JupyterLab in the system's headless Chromium (apt-get install chromium).
+test-browser: setup
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests/browser -p no:cacheprovider -s
 
 # The full profile, offline on the CPU: tiny random checkpoints under the real repo ids.
 test-full: setup
@@ -55,7 +70,7 @@ smoke: setup
 	$(PY) -m mmcourse smoke
 
 check: setup lint
-	HF_HUB_OFFLINE=1 $(PY) -m pytest tests -q -k "$(SLOW)"
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests --ignore=tests/browser -q -k "$(SLOW)"
 
 verify-zoo: setup
 	$(PY) -m mmcourse zoo verify

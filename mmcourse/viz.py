@@ -201,7 +201,9 @@ def table(rows: Sequence[Mapping[str, Any]], *, floatfmt: str = ".3g", display: 
     cols = list(dict.fromkeys(k for r in rows for k in r))
 
     def fmt(v: Any) -> str:
-        return format(v, floatfmt) if isinstance(v, float) else str(v)
+        # tokens such as <image> or </s> are text, not HTML tags; a | would end the cell
+        text = format(v, floatfmt) if isinstance(v, float) else str(v)
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]

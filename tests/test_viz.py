@@ -69,3 +69,11 @@ def test_widget_demo_degrades_to_static_figures(monkeypatch):
         widgets.demo(draw, {})
     with pytest.raises(TypeError, match="fn must be a callable"):
         widgets.demo(3, {"a": [1]})
+
+
+def test_table_cells_are_text_not_html():
+    text = viz.table([{"token": "<image>", "label": "</s>", "note": "a|b & c"}], display=False)
+    row = text.splitlines()[2]
+    assert "&lt;image&gt;" in row, f"a token like <image> must be escaped, or Markdown renders it as a tag: {row}"
+    assert "&lt;/s&gt;" in row, f"</s> must be escaped: {row}"
+    assert "a\\|b &amp; c" in row, f"a | must not end the cell and & must stay text: {row}"

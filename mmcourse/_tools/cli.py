@@ -3,7 +3,7 @@
 Learners:      grade (score an exercises notebook), zoo (the tiny trained models),
                hub (the real checkpoints of the full profile), evaluate (score every zoo model)
 Instructors:   release (a class's notebooks), grade-class (a folder of submissions)
-Maintainers:   course (run every notebook), exercises, sync, tags, budgets,
+Maintainers:   course (run every notebook), book (the website), exercises, sync, tags, budgets,
                standin-hub + test-full (the full profile offline), smoke (on a GPU)
 """
 
@@ -62,8 +62,15 @@ def _course(args: argparse.Namespace) -> int:
 
     code, _ = build([Path(p) for p in args.notebooks] or None, root=Path(args.root), out_dir=Path(args.out),
                     profile=args.profile, timeout=args.timeout, html=not args.no_html,
-                    parameters=json.loads(args.parameters) if args.parameters else None)
+                    parameters=json.loads(args.parameters) if args.parameters else None,
+                    strict_budgets=args.strict_budgets)
     return code
+
+
+def _book(args: argparse.Namespace) -> int:
+    from .book import main
+
+    return main(["--root", args.root, "--build", args.build] + (["--out", args.out] if args.out else []))
 
 
 def _exercises(args: argparse.Namespace) -> int:
@@ -268,7 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--timeout", type=float, default=600, help="per-cell limit in seconds")
     c.add_argument("--parameters", help='papermill parameters as JSON, e.g. \'{"VIT_STEPS": 100}\'')
     c.add_argument("--no-html", action="store_true")
+    c.add_argument("--strict-budgets", action="store_true",
+                   help="fail a notebook past 1.5x its scaled budget (what `make test` does)")
     c.set_defaults(func=_course)
+
+    b = sub.add_parser("book", help="render the executed notebooks of `course` as a website (build/book)")
+    b.add_argument("--root", default=".")
+    b.add_argument("--build", default="build", help="where `course` wrote summary.json and executed/")
+    b.add_argument("--out", default=None, help="the site's folder (default: BUILD/book)")
+    b.set_defaults(func=_book)
 
     for name, fn, text in [("exercises", _exercises, "generate exercises/ from solutions/ (never overwrites "
                                                       "your edits unless --force)"),

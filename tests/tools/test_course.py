@@ -41,3 +41,26 @@ def test_over_its_target_is_marked_not_failed():
     row = course._row(Path("/r/solutions/00_x.ipynb"), Run(), Path("/r"), factor=1.0)
     assert row["status"] == "over its target" and row["budget_s"] == 60
     assert course._row(Path("/r/solutions/00_x.ipynb"), Run(), Path("/r"), factor=1.1)["status"] == "ok"
+
+
+def test_strict_budgets_fail_past_one_and_a_half_times_the_target():
+    class Run:
+        profile, wall_s, peak_rss_mb, metrics, cell_errors, error, checks = "tiny", 91.0, 100.0, {}, [], "", []
+
+    from pathlib import Path
+
+    nb, root = Path("/r/solutions/00_x.ipynb"), Path("/r")
+    assert course._row(nb, Run(), root, factor=1.0)["status"] == "over its target", "without strict: marked only"
+    strict = course._row(nb, Run(), root, factor=1.0, strict=True)["status"]
+    assert strict.startswith("over budget"), f"91 s > 1.5 x 60 s should fail under strict budgets: {strict}"
+    assert course._row(nb, Run(), root, factor=1.1, strict=True)["status"] == "over its target", "99 s limit at 1.1"
+
+
+def test_a_partial_run_keeps_the_other_notebooks_rows(tmp_path):
+    previous = tmp_path / "summary.json"
+    old = [{"notebook": "chapters/00_a.ipynb", "status": "ok"}, {"notebook": "chapters/01_b.ipynb", "status": "ok"},
+           {"notebook": "solutions/00_a.ipynb", "status": "ok"}]
+    previous.write_text(json.dumps({"notebooks": old}))
+    rows = course._merged([{"notebook": "chapters/01_b.ipynb", "status": "errors: x"}], previous)
+    assert [r["notebook"] for r in rows] == [r["notebook"] for r in old], f"course order kept: {rows}"
+    assert rows[1]["status"] == "errors: x", "the notebook that ran replaces its old row"
