@@ -92,11 +92,15 @@ def test_every_page_loads_clean_with_its_figures_and_links(browser, site, manife
         assert figures >= entry["figures"], (f"{entry['page']} should show {entry['figures']} figures (its executed "
                                              f"notebook's image outputs); the browser shows {figures}")
         for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
-            target = _internal_target(href.split("#")[0], url, site)
-            if target is not None and href.split("#")[0] not in checked_links:
-                checked_links.add(href.split("#")[0])
-                if not target.is_file():
-                    broken.append(f"{entry['page']}: link {href} points at a missing page")
+            base, _, fragment = href.partition("#")
+            target = _internal_target(base, url, site)
+            if target is None or href in checked_links:
+                continue
+            checked_links.add(href)
+            if not target.is_file():
+                broken.append(f"{entry['page']}: link {href} points at a missing page")
+            elif fragment and f'id="{unquote(fragment)}"' not in target.read_text(encoding="utf-8"):
+                broken.append(f"{entry['page']}: link {href} points at a missing section")
         if entry["section"] == "chapters":
             assert figures >= 3, f"{entry['page']}: a chapter shows at least 3 figures; the browser shows {figures}"
             page.screenshot(path=str(screenshots / f"book_{Path(entry['page']).stem}.png"))
