@@ -548,6 +548,44 @@ else:
     print("tiny profile: X-CLIP zero-shot on the clips needs PROFILE='full'")
 
 # %% [markdown]
+# LAION's CLAP (`laion/clap-htsat-unfused`: an HTSAT audio transformer and a RoBERTa text
+# encoder trained on 630k audio–text pairs, Wu et al. 2023; 153M parameters, Apache-2.0)
+# reads 48 kHz audio, three times our rate. Asked zero-shot about our sounds, from captions it
+# reads: the 54-way question our CLAP answers, and one attribute at a time. It never heard
+# sounds described this way, so read its scores as transfer, not as a rival to section 3:
+
+# %%
+from mmcourse.data.sound_scenes import CONTOURS, PITCHES, TEXTURES  # noqa: E402  (the attributes' names)
+
+
+def attribute_questions(truth):
+    """question -> (captions, index of the right caption per clip), for clips of sounds ``truth``."""
+    return {"which of the 54 sounds": ([class_name(s) for s in SOUND_CLASSES], [SOUND_CLASSES.index(s) for s in truth]),
+            "pitch": ([f"a {p} sound" for p in PITCHES], [list(PITCHES).index(s[0]) for s in truth]),
+            "contour": ([f"a {c} sound" for c in CONTOURS], [CONTOURS.index(s[1]) for s in truth]),
+            "texture": ([f"a {x} sound" for x in TEXTURES], [TEXTURES.index(s[2]) for s in truth])}
+
+
+# %%
+if cfg.is_full:
+    clap_processor = transformers.AutoProcessor.from_pretrained(hub.spec("clap-htsat-unfused").repo_id)
+    clap_hf = hub.load("clap-htsat-unfused", cfg)
+    rate = clap_processor.feature_extractor.sampling_rate  # 48 kHz
+    audio = [mmcourse.audio.resample(w, 16000, rate).numpy() for w in sound_seen.waves[:60]]
+    clap_rows = []
+    for question, (captions, answers) in attribute_questions([SOUND_CLASSES[int(i)] for i in sound_seen.labels[:60]]).items():
+        inputs = clap_processor(text=captions, audio=audio, sampling_rate=rate, return_tensors="pt", padding=True)
+        inputs["input_features"] = inputs["input_features"].to(clap_hf.dtype)
+        with torch.no_grad():
+            logits = clap_hf(**{k: v.to(cfg.device) for k, v in inputs.items()}).logits_per_audio  # (60 clips, captions)
+        accuracy = (logits.float().argmax(1).cpu() == torch.tensor(answers)).float().mean().item()
+        clap_rows.append({"question": question, "captions": len(captions), "accuracy": accuracy,
+                          "chance": 1 / len(captions)})
+    viz.table(clap_rows)
+else:
+    print("tiny profile: LAION's CLAP on our sounds needs PROFILE='full'")
+
+# %% [markdown]
 # Whisper itself (`openai/whisper-tiny`, 39M parameters; 7.6% WER on LibriSpeech test-clean
 # with greedy decoding, the Whisper paper's Table 8) on our held-out voices. It writes digits
 # as it likes ("3 1 4", "314", "three, one, four."), so before scoring, a small normaliser spells

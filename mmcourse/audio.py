@@ -129,7 +129,7 @@ def log_mel_spectrogram(wave: torch.Tensor | np.ndarray, sample_rate: int = 1600
 def resample(wave: torch.Tensor | np.ndarray, orig_rate: int, new_rate: int) -> torch.Tensor:
     """Change the sample rate with a proper anti-aliasing filter (polyphase, SciPy).
 
-    Used in: chapter 01
+    Used in: chapters 01, 04
     """
     _check_rate(orig_rate, "orig_rate")
     _check_rate(new_rate, "new_rate")

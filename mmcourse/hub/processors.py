@@ -212,12 +212,24 @@ def whisper() -> Any:
                             tokenizer=tokenizer)
 
 
+def clap() -> Any:
+    """CLAP's processor: 48 kHz log-mel (64 bins) over 1 s windows with a 960-sample hop, so the
+    stand-in's 64-frame spectrogram input holds it (the released one reads 10 s with a 480 hop),
+    and RoBERTa's byte-level tokenizer roles (``<s>`` starts, ``</s>`` ends, ``<pad>`` pads)."""
+    from transformers import ClapFeatureExtractor, ClapProcessor, RobertaTokenizer
+
+    vocab = _fill({"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 4}, byte_symbols())  # RoBERTa's ids
+    features = ClapFeatureExtractor(feature_size=64, sampling_rate=48000, max_length_s=1, hop_length=960,
+                                    truncation="rand_trunc")
+    return ClapProcessor(feature_extractor=features, tokenizer=RobertaTokenizer(vocab=vocab, merges=[]))
+
+
 #: registry name -> the processor saved beside its stand-in checkpoint.
 BUILDERS: dict[str, Callable[[], Any]] = {
     "clip-b16": clip, "clip-b32": clip, "vit-b16": vit, "blip-caption-base": blip, "vilt-vqa": vilt,
     "blip2-opt-2.7b": blip2, "instructblip-flan-t5-xl": instructblip, "llava-1.5-7b": llava,
     "videomae-kinetics": videomae, "xclip-b32": xclip, "whisper-tiny": whisper, "whisper-base": whisper,
-    "janus-pro-1b": janus,
+    "janus-pro-1b": janus, "clap-htsat-unfused": clap,
 }
 #: processors that bundle a video processor, which transformers 5 builds only with torchvision.
 NEEDS_TORCHVISION = ("llava-onevision-0.5b", "qwen2.5-vl-3b", "smolvlm-256m")
