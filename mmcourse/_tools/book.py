@@ -119,13 +119,10 @@ def _notebook_pages(root: Path, build_dir: Path, src: Path, rows: dict[str, dict
 
 
 def _md_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    def cell(v: Any) -> str:
-        text = f"{v:.4g}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (dict, list)) else str(v)
-        return text.replace("|", "\\|").replace("\n", " ")
+    """``columns`` of ``rows`` as Markdown, through the chapters' own table helper."""
+    from ..viz import table
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
+    return table([{c: r.get(c, "") for c in columns} for r in rows], display=False)
 
 
 def _evaluation_page(root: Path, build_dir: Path) -> str:
