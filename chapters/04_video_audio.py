@@ -283,6 +283,8 @@ assert cost[32, "joint"]["saved MB"] > 2 * cost[32, "divided"]["saved MB"], "at 
 # CLAP (Wu et al. 2023, "Large-scale Contrastive Language-Audio Pretraining") is chapter 02's CLIP with the image tower replaced by
 # an audio tower. Ours reads Whisper's log-mel features (chapter 01) with a small CNN,
 # pools frequency and keeps a few stretches of time, so *when* a sound happens survives.
+# Its text tower is simpler than chapter 02's, a bag of words; why is the last experiment
+# of this section.
 # The sounds have four attributes: pitch (low, high) × contour (steady, rising, falling) ×
 # texture (pure, buzzing, hissing) × timing (start, middle, end) = 54 sounds. Three
 # pitch–contour–texture combinations never occur in training at any timing; every word and
@@ -306,7 +308,7 @@ display(Audio(sound_train.waves[0].numpy(), rate=16000))
 
 # %%
 torch.manual_seed(SEED)
-clap = audiotext.sounds_clap(audiotext.sounds_tokenizer(sound_train.captions))
+clap = audiotext.sounds_clap(audiotext.sounds_tokenizer(sound_train.captions), text_tower="bag")
 clap_history = fit(clap, audiotext.clap_batches(clap, sound_train.waves, sound_train.captions, seed=SEED),
                    loss_fn=contrastive_loss, steps=CLAP_STEPS, lr=2e-3, warmup=20, schedule="cosine", cfg=cfg,
                    desc="CLAP")
@@ -320,7 +322,7 @@ assert clap_history.final_loss < clap_history.loss[0] / 2, "the contrastive loss
 assert live_sound["zero_shot_seen"] >= 0.8, f"the live CLAP names most seen sounds: {live_sound['zero_shot_seen']:.1%}"
 
 # %% [markdown]
-# The zoo's `clap-sounds` trained longer on more clips. Zero-shot: write each of the 54
+# The zoo's `clap-sounds` trained longer (800 steps of batch 128) on 16,000 clips. Zero-shot: write each of the 54
 # sounds as a caption and pick the most similar; retrieval: Recall@K in both directions
 # (any clip of the same sound counts as a hit).
 
@@ -330,15 +332,14 @@ zoo_sound = audiotext.sound_metrics(clap_zoo, sound_seen, sound_held)
 viz.table([{"model": name, **m} for name, m in (("live", live_sound), ("zoo", zoo_sound))]);
 mmcourse.log_metric("zoo_clap_holdout", zoo_sound["zero_shot_holdout"])
 assert zoo_sound["zero_shot_seen"] >= 0.98, f"the zoo CLAP names seen sounds: {zoo_sound['zero_shot_seen']:.1%}"
-assert zoo_sound["zero_shot_holdout"] >= 0.75, (
-    f"the zoo CLAP names about four in five held-out sounds: {zoo_sound['zero_shot_holdout']:.1%}")
+assert zoo_sound["zero_shot_holdout"] >= 0.9, f"the zoo CLAP names held-out sounds: {zoo_sound['zero_shot_holdout']:.1%}"
 assert zoo_sound["a2t_R@5"] >= 0.95, f"audio -> text R@5: {zoo_sound['a2t_R@5']:.1%}"
 
 # %% [markdown]
-# Seen sounds are named almost without fail, and about four in five held-out ones (54-way;
-# chance 1.9%): composition works, but less reliably than with chapter 02's held-out
-# colour–shape pairs. Where does it fail? Count how many of the four attributes each wrong
-# answer gets wrong:
+# Seen sounds are named without fail and held-out ones more than nine times in ten (54-way;
+# chance 1.9%): the model names sounds it never heard, from words it heard in other
+# company. Where does it fail? Count how many of the four attributes each wrong answer gets
+# wrong:
 
 # %%
 with torch.no_grad():
@@ -354,12 +355,31 @@ one_off = off_by.count(1) / len(off_by)
 assert one_off >= 0.5, f"most mistakes get one attribute wrong, naming the nearest trained sound: {one_off:.0%}"
 
 # %% [markdown]
-# Most mistakes swap one attribute for the value the model *did* hear in that context:
-# a held-out "high falling pure" sound becomes the trained "high falling buzzing". For
+# Most mistakes swap one attribute for a value the model *did* hear with the other two. For
 # scale: LAION's best CLAP names 91.0% of the ESC-50 sound classes zero-shot (the authors'
 # blog post; the LAION-AI/CLAP README warns that its released checkpoint scores higher
 # because its training data overlaps ESC-50), while an audio transformer trained on ESC-50's
 # labels reaches 95.6% (AST, Gong et al. 2021, YuanGongND/ast README).
+
+# %% [markdown]
+# **Why a bag of words?** Chapter 02's text tower reads a caption causally and sums it up at
+# the end-of-text token, so it can learn "high falling" or "falling pure" as one unit; a
+# held-out caption then lands near whichever trained sound shares its units. A bag of words
+# can only add up its words (then an MLP), so a new combination is a new sum of known
+# parts. The zoo recipe with each tower and three training seeds, held-out zero-shot
+# accuracy (every run names all seen sounds; `benchmarks/clap_text_towers.py`, 9 minutes):
+#
+# | text tower | seed 0 | seed 1 | seed 2 |
+# |---|---|---|---|
+# | causal transformer, end token (chapter 02's) | 0.934 | 0.700 | 0.694 |
+# | the same, averaged over the caption | 0.772 | 0.890 | 0.858 |
+# | bag of words (the zoo's) | 0.946 | 0.964 | 0.932 |
+#
+# With the transformer, which held-out sounds it names depends on the seed; the bag is above
+# 90% on every seed. The same bias cuts the other way when order carries meaning: "a red
+# circle left of a blue square" is a bag of the same words as its swap, and large CLIPs that
+# behave like bags of words fail exactly there (Yuksekgonul et al. 2023, the ARO benchmark;
+# Winoground in chapter 07).
 
 # %% [markdown]
 # ## 4. Speech recognition with Whisper
@@ -438,7 +458,8 @@ assert wers[-1] <= wers[0] - 0.08, f"the held-out WER falls as the model trains:
 # steps.
 
 # %% [markdown]
-# The zoo's `whisper-digits` (d_model 96, 1,500 steps, SpecAugment on) on the same voices:
+# The zoo's `whisper-digits` (d_model 80, two layers each side, 2,500 steps of batch 32,
+# SpecAugment on) on the same voices:
 
 # %%
 whisper_zoo = zoo.load("whisper-digits")
@@ -546,6 +567,41 @@ if cfg.is_full:
     print(f"X-CLIP zero-shot on {len(xclips)} direction clips: {xclip_acc:.0%} (chance 25%)")
 else:
     print("tiny profile: X-CLIP zero-shot on the clips needs PROFILE='full'")
+
+# %% [markdown]
+# A video-language model can be *asked* instead. LLaVA-OneVision (chapter 03's
+# `llava-onevision-0.5b`; Li et al. 2024, "LLaVA-OneVision: Easy Visual Task Transfer")
+# reads a clip as frames: SigLIP encodes each one into 729 patch tokens and bilinear pooling
+# keeps 196 of them a frame (the paper's "Visual Representations" section), so 8 frames are
+# about 1.6k tokens in the language model, where one image costs up to 7,290 with anyres-9.
+# The prompt carries a `<video>` placeholder that the processor expands to those tokens:
+
+# %%
+def ask_about_video(model, processor, clip, question, max_new_tokens=5):
+    """One question about one clip, (T, 3, H, W) in [0, 1], sent as T uint8 video frames."""
+    messages = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
+    prompt = processor.apply_chat_template(messages, add_generation_prompt=True)
+    frames = (clip.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()  # (T, H, W, 3)
+    inputs = processor(text=prompt, videos=[frames], return_tensors="pt").to(cfg.device, model.dtype)
+    out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+    return processor.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+
+
+# %%
+if cfg.is_full:
+    onevision = hub.load("llava-onevision-0.5b", cfg)
+    if mmcourse.compat.video_processors_available():
+        ov_processor = transformers.AutoProcessor.from_pretrained(hub.spec("llava-onevision-0.5b").repo_id)
+        ov_clips = make_motion_clips(12, "direction", frames=8, size=64, seed=SEED + 10)
+        question = "Which way does the shape move: left, right, up or down? Answer with one word."
+        answers = [ask_about_video(onevision, ov_processor, clip, question) for clip in ov_clips.videos]
+        right = [ov_clips.label_names[y] in a.lower() for a, y in zip(answers, ov_clips.labels.tolist())]
+        print(f"LLaVA-OneVision on {len(right)} direction clips: {sum(right) / len(right):.0%} right (chance 25%); "
+              f"e.g. {answers[0]!r} for {ov_clips.label_names[int(ov_clips.labels[0])]!r}")
+    else:  # transformers 5 builds this processor (it bundles a video processor) only with torchvision
+        print("llava-onevision's processor needs torchvision: pip install torchvision (Colab has it)")
+else:
+    print("tiny profile: a video question to LLaVA-OneVision needs PROFILE='full'")
 
 # %% [markdown]
 # LAION's CLAP (`laion/clap-htsat-unfused`: an HTSAT audio transformer and a RoBERTa text
@@ -694,7 +750,10 @@ mmcourse.widgets.demo(av_demo, {"clip": (0, 49, 1), "sound": (0, 49, 1), "uttera
 # * Joint space-time attention costs (T·N)² per block; TimeSformer's divided attention costs
 #   T·N·(T+N) and computes exactly what transformers' `TimesformerLayer` computes.
 # * CLAP is CLIP with an audio tower: chapter 02's loss trains it unchanged, and it names
-#   sound combinations it never heard, though less reliably than the ones it did.
+#   sound combinations it never heard. A text tower that can only add up its words composes
+#   reliably where chapter 02's end-token transformer depends on its seed.
+# * A video-language model (LLaVA-OneVision) reads a clip as frames of pooled image tokens
+#   and answers questions about it in words (full profile).
 # * A tiny `WhisperForConditionalGeneration`, with Whisper's prompt tokens, learns to
 #   transcribe digit strings in voices it never heard; WER is edit distance over words.
 #

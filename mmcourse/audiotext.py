@@ -13,11 +13,11 @@ import torch
 
 from . import text, zeroshot
 from .audio import log_mel_batch
-from .contracts import Instance, Int, Tensor, Texts, contract, same_length
+from .contracts import Choice, Instance, Int, Tensor, Texts, contract, same_length
 from .data.batches import Batches
 from .data.sound_scenes import SOUND_CLASSES, SoundCaptions, class_name
 from .metrics.retrieval import rank_summary
-from .models.audio import CLAP, AudioCNN, AudioCNNConfig
+from .models.audio import CLAP, AudioCNN, AudioCNNConfig, TextTower
 from .models.clip import CLIPConfig
 
 
@@ -32,12 +32,14 @@ def sounds_tokenizer(captions: Sequence[str]) -> text.WordTokenizer:
 
 
 @contract(embed_dim=Int(min=1), width=Int(min=1), context_length=Int(min=2), text_width=Int(min=1),
-          text_layers=Int(min=1), text_heads=Int(min=1))
+          text_layers=Int(min=1), text_heads=Int(min=1), text_tower=Choice(("eos", "mean", "bag")))
 def sounds_clap(tokenizer: text.WordTokenizer, *, embed_dim: int = 64, width: int = 128,
                 channels: tuple[int, ...] = (16, 32, 64), context_length: int = 14, text_width: int = 64,
-                text_layers: int = 2, text_heads: int = 4) -> CLAP:
-    """A fresh tiny CLAP for one-second sounds: an :class:`AudioCNN` on log-mel, chapter
-    02's causal text transformer, and ``tokenizer`` attached so ``encode_text`` takes strings.
+                text_layers: int = 2, text_heads: int = 4, text_tower: TextTower = "eos") -> CLAP:
+    """A fresh tiny CLAP for one-second sounds: an :class:`AudioCNN` on log-mel, a text tower
+    (chapter 02's causal transformer read at its end token, ``"eos"``; the same averaged over
+    the caption, ``"mean"``; or a bag of words, ``"bag"``), and ``tokenizer`` attached so
+    ``encode_text`` takes strings.
 
     Used in: chapter 04
     """
@@ -47,7 +49,7 @@ def sounds_clap(tokenizer: text.WordTokenizer, *, embed_dim: int = 64, width: in
     config = CLIPConfig(embed_dim=embed_dim, vision_width=width, vocab_size=tokenizer.vocab_size,
                         context_length=context_length, text_width=text_width, text_layers=text_layers,
                         text_heads=text_heads, eos_token_id=tokenizer.vocab[text.EOS])
-    model = CLAP(config, AudioCNN(AudioCNNConfig(channels=tuple(channels), width=width)))
+    model = CLAP(config, AudioCNN(AudioCNNConfig(channels=tuple(channels), width=width)), text_tower=text_tower)
     model.tokenizer = text.TextBatcher(tokenizer, context_length)
     return model
 

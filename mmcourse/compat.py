@@ -63,7 +63,7 @@ def video_processors_available() -> bool:
     Processors that bundle one (LLaVA-OneVision, Qwen2.5-VL, SmolVLM) cannot be created
     without it, even to read images. Colab ships torchvision; the CPU install does not.
 
-    Used in: chapter 03
+    Used in: chapters 03, 04
     """
     return importlib.util.find_spec("torchvision") is not None
 

@@ -3,6 +3,7 @@ the sounds' held-out combinations, the motion clips' labels, and bad input."""
 
 import itertools
 
+import numpy as np
 import pytest
 import torch
 
@@ -85,3 +86,57 @@ def test_direction_clips_differ_only_in_order():
     centre = (mean_frame.sum((1, 2)) * xs).sum(-1) / mean_frame.sum((1, 2, 3))
     left, right = centre[clips.labels == names.index("left")], centre[clips.labels == names.index("right")]
     assert abs(float(left.mean() - right.mean())) < 0.2, "no position bias between left and right clips"
+
+
+def _tokens(model, captions):
+    return model.tokenizer(list(captions))
+
+
+def test_bag_of_words_tower_ignores_word_order_and_padding():
+    sounds = make_sound_captions(16, "train", seed=0)
+    torch.manual_seed(0)
+    model = audiotext.sounds_clap(audiotext.sounds_tokenizer(sounds.captions), text_tower="bag").eval()
+    a, b = "a high rising buzzing sound at the end", "a rising buzzing high sound at the end"
+    with torch.no_grad():
+        emb = model.encode_text([a, b, "a low rising buzzing sound at the end"])
+    assert torch.allclose(emb[0], emb[1], atol=1e-6), "the same words in another order: the same caption"
+    assert not torch.allclose(emb[0], emb[2], atol=1e-3), "another word: another caption"
+    eos = audiotext.sounds_clap(audiotext.sounds_tokenizer(sounds.captions)).eval()
+    with torch.no_grad():
+        assert not torch.allclose(*eos.encode_text([a, b]), atol=1e-3), "chapter 02's tower reads word order"
+
+
+def test_mean_pooled_tower_averages_the_transformer_up_to_end_of_text():
+    sounds = make_sound_captions(16, "train", seed=0)
+    torch.manual_seed(0)
+    model = audiotext.sounds_clap(audiotext.sounds_tokenizer(sounds.captions), text_tower="mean").eval()
+    tokens = _tokens(model, ["a low sound", "a high rising pure sound in the middle"])
+    tower = model.text_model
+    T = tokens.shape[1]
+    with torch.no_grad():
+        h = tower.final_layer_norm(tower.encoder(tower.embeddings(tokens), torch.ones(T, T, dtype=torch.bool).tril()))
+        ends = (tokens == tower.config.eos_token_id).int().argmax(1).tolist()
+        want = torch.stack([h[i, :end + 1].mean(0) for i, end in enumerate(ends)])
+        assert torch.allclose(tower(tokens), want, atol=1e-6)
+
+
+def test_unknown_text_tower_is_named():
+    sounds = make_sound_captions(8, "train", seed=0)
+    with pytest.raises(ValueError, match="text_tower"):
+        audiotext.sounds_clap(audiotext.sounds_tokenizer(sounds.captions), text_tower="cls")
+
+
+def test_hiss_band_is_the_same_width_in_octaves_at_both_pitches():
+    """The texture "hissing" must not depend on pitch: a steady hiss keeps about the same
+    share of its power within 10% of its pitch, low or high (the captions treat the
+    attributes as independent; a band of fixed width in Hz kept 25% low and 85% high)."""
+    from mmcourse.data import sound_scenes
+
+    share = {}
+    for pitch in ("low", "high"):
+        rng, centre = np.random.default_rng(0), sound_scenes.PITCHES[pitch]
+        power = sum(np.abs(np.fft.rfft(sound_scenes._event(centre, "steady", "hissing", 8000, rng))) ** 2
+                    for _ in range(20))
+        near = np.abs(np.fft.rfftfreq(8000, 1 / sound_scenes.SAMPLE_RATE) / centre - 1) <= 0.1
+        share[pitch] = power[near].sum() / power.sum()
+    assert abs(share["low"] - share["high"]) < 0.1, f"power within 10% of the pitch: {share}"

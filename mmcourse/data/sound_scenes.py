@@ -4,8 +4,8 @@ Each one-second clip holds one sound event described by four attributes:
 
 * pitch   -- low (about 300 Hz) or high (about 1500 Hz);
 * contour -- steady, rising or falling (the pitch glides over an octave and a half);
-* texture -- a pure tone (a sine), buzzing (six harmonics) or hissing (noise in a band about
-  250 Hz wide around the pitch);
+* texture -- a pure tone (a sine), buzzing (six harmonics) or hissing (noise in a band around
+  the pitch, about 15% of it wide: the same width in octaves at either pitch);
 * timing  -- at the start, in the middle or at the end of the clip.
 
 That makes 54 sounds ("a high rising buzzing sound at the end"). Three (pitch, contour,
@@ -71,7 +71,10 @@ def _event(pitch: float, contour: str, texture: str, n: int, rng: np.random.Gene
     elif texture == "buzzing":
         wave = sum(np.sin(k * phase) / k for k in range(1, 7)) / 1.5
     else:  # hissing: low-passed noise shifted up to the pitch (amplitude modulation)
-        noise = np.convolve(rng.standard_normal(n), np.ones(64) / 8.0, mode="same")  # a band ~250 Hz wide
+        # a moving average of `taps` samples passes up to about fs / taps: a band whose width is a fixed share of
+        # the pitch (~225 Hz around 1500 Hz, ~45 Hz around 300 Hz), so a low hiss glides as visibly as a high one
+        taps = int(round(SAMPLE_RATE / (0.17 * pitch)))
+        noise = np.convolve(rng.standard_normal(n), np.ones(taps) / np.sqrt(taps), mode="same")
         wave = noise * np.sin(phase)
     return wave * np.hanning(n)  # fade in and out
 

@@ -10,13 +10,18 @@ chapter 02's ``contrastive_loss`` and zero-shot helpers work on it unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..contracts import Bool, contract
-from .clip import CLIP, CLIPConfig
+from .clip import CLIP, CLIPConfig, TextTransformer
+
+#: How the text tower summarises a caption: at its end-of-text token (chapter 02's CLIP), as
+#: the mean over its tokens, or as a bag of words (which words occur, not their order).
+TextTower = Literal["eos", "mean", "bag"]
 
 
 @dataclass
@@ -62,16 +67,54 @@ class AudioCNN(nn.Module):
         return self.proj(x.flatten(1))  # (B, width)
 
 
-class CLAP(CLIP):
-    """CLIP with an :class:`AudioCNN` in the image tower's place."""
+class MeanPooledText(TextTransformer):
+    """Chapter 02's causal text transformer, summarised by the mean of its outputs over the
+    caption (up to and including the end-of-text token) instead of at that token alone."""
 
-    def __init__(self, config: CLIPConfig, audio_model: AudioCNN) -> None:
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        B, T = tokens.shape
+        causal = torch.ones(T, T, dtype=torch.bool, device=tokens.device).tril()
+        h = self.final_layer_norm(self.encoder(self.embeddings(tokens), causal))  # (B, T, D)
+        eos = (tokens == self.config.eos_token_id).int().argmax(dim=-1)  # (B,)
+        keep = (torch.arange(T, device=tokens.device)[None] <= eos[:, None]).to(h.dtype)[..., None]  # (B, T, 1)
+        return (h * keep).sum(1) / keep.sum(1)  # (B, D)
+
+
+class BagOfWordsText(nn.Module):
+    """A text tower blind to word order: the mean of the caption's token embeddings (padding
+    left out), then a small MLP. It knows *which* words a caption has, not where they are."""
+
+    def __init__(self, config: CLIPConfig, pad_id: int = 0) -> None:
+        super().__init__()
+        width = config.text_width
+        self.pad_id = pad_id
+        self.token_embedding = nn.Embedding(config.vocab_size, width)
+        self.mlp = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.GELU(), nn.Linear(width, width))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        keep = (tokens != self.pad_id).float()[..., None]  # (B, T, 1)
+        words = (self.token_embedding(tokens) * keep).sum(1) / keep.sum(1).clamp(min=1)  # (B, D)
+        return self.mlp(words)
+
+
+class CLAP(CLIP):
+    """CLIP with an :class:`AudioCNN` in the image tower's place, and a choice of how the
+    text tower summarises a caption (:data:`TextTower`)."""
+
+    def __init__(self, config: CLIPConfig, audio_model: AudioCNN, text_tower: TextTower = "eos") -> None:
         if not isinstance(audio_model, AudioCNN):
             raise TypeError(f"audio_model must be an AudioCNN; got {type(audio_model).__name__}")
         if audio_model.width != config.vision_width:
             raise ValueError(f"config.vision_width={config.vision_width} must equal the audio tower's "
                              f"width={audio_model.width}")
+        if text_tower not in get_args(TextTower):
+            raise ValueError(f"text_tower must be one of {get_args(TextTower)}; got {text_tower!r}")
         super().__init__(config, vision_model=audio_model)
+        self.text_tower = text_tower
+        if text_tower == "mean":
+            self.text_model = MeanPooledText(config)
+        elif text_tower == "bag":
+            self.text_model = BagOfWordsText(config)
 
     @contract(normalize=Bool())
     def encode_audio(self, features: torch.Tensor, normalize: bool = True) -> torch.Tensor:

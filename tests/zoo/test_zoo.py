@@ -43,7 +43,8 @@ def test_stored_headline_metrics():
     assert video["direction_frame"] <= 0.35 and video["order_frame"] <= 0.6  # the single-frame model: near chance
     assert metrics["whisper-digits"]["heldout_voice_wer"] <= 0.10
     assert metrics["whisper-digits"]["heldout_voice_wer"] < metrics["whisper-digits-no-specaugment"]["heldout_voice_wer"]
-    assert metrics["clap-sounds"]["zero_shot_seen"] >= 0.98 and metrics["clap-sounds"]["zero_shot_holdout"] >= 0.75
+    assert metrics["clap-sounds"]["zero_shot_seen"] >= 0.98
+    assert metrics["clap-sounds"]["zero_shot_holdout"] >= 0.9  # issue 12: >= 90% on held-out combinations
     assert metrics["vae-shapes"]["recon_pair_accuracy"] >= 0.95  # reconstructions keep colour and shape readable
     ldm = metrics["ldm-shapes"]
     assert max(ldm[f"seen_pair_w{w}"] for w in (0, 1, 2, 4, 8)) >= 0.9  # issue 13: >= 90% at the best w

@@ -19,7 +19,7 @@ from ..registry import ZooEntry, register
 
 # -- clap-sounds ------------------------------------------------------------------------
 def _build_clap(c: dict[str, Any]) -> CLAP:
-    model = CLAP(CLIPConfig(**c["clip"]), AudioCNN(AudioCNNConfig(**c["audio"])))
+    model = CLAP(CLIPConfig(**c["clip"]), AudioCNN(AudioCNNConfig(**c["audio"])), text_tower=c.get("text_tower", "eos"))
     model.tokenizer = text.TextBatcher(text.WordTokenizer(dict(c["vocab"])), c["clip"]["context_length"])
     return model
 
@@ -27,7 +27,8 @@ def _build_clap(c: dict[str, Any]) -> CLAP:
 def _clap_config(model: CLAP) -> dict[str, Any]:
     audio = asdict(model.vision_model.config)
     audio["channels"] = list(audio["channels"])
-    return {"clip": asdict(model.config), "audio": audio, "vocab": model.tokenizer.tokenizer.vocab}
+    return {"clip": asdict(model.config), "audio": audio, "text_tower": model.text_tower,
+            "vocab": model.tokenizer.tokenizer.vocab}
 
 
 def _train_clap(recipe: dict[str, Any], *, cfg: RunConfig | None, progress: bool) -> tuple[nn.Module, dict[str, float]]:
@@ -47,12 +48,12 @@ def _train_clap(recipe: dict[str, Any], *, cfg: RunConfig | None, progress: bool
 
 register(ZooEntry(
     name="clap-sounds",
-    description="tiny CLAP (AudioCNN on log-mel, 2-layer text transformer) on generated sounds with "
+    description="tiny CLAP (AudioCNN on log-mel, bag-of-words text tower) on generated sounds with "
                 "compositional captions, three pitch-contour-texture combinations held out",
     chapter="04",
     recipe={
         "data": {"n_train": 16000, "n_test": 500, "train_seed": 0, "seen_seed": 2, "holdout_seed": 1},
-        "model": {"embed_dim": 64, "width": 128, "channels": [16, 32, 64], "context_length": 14},
+        "model": {"embed_dim": 64, "width": 128, "channels": [16, 32, 64], "context_length": 14, "text_tower": "bag"},
         "train": {"steps": 800, "batch_size": 128, "lr": 2e-3, "warmup": 20, "seed": 0},
     },
     build=_build_clap,
