@@ -47,7 +47,7 @@ lint: setup
 # The chapters run once, through `course` (budgets enforced: past 1.5x the scaled target fails),
 # and the book and the browser tests use that run's executed notebooks.
 test: setup lint
-	HF_HUB_OFFLINE=1 $(PY) -m pytest tests --ignore=tests/browser
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests --ignore=tests/browser --durations=15
 	HF_HUB_OFFLINE=1 $(PY) -m mmcourse course --profile tiny --strict-budgets --no-html
 	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory test-browser
