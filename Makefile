@@ -2,8 +2,8 @@
 #   make lab      open the chapters in JupyterLab (sets up .venv on first use)
 #   make grade    NOTEBOOK=exercises/00_getting_started.ipynb: score your exercises
 #   make test     lint, unit + equivalence tests, grading both ways, sync; every chapter and
-#                 solution executed within its budget (course), the book, test-full (every chapter
-#                 in the full profile against the stand-in hub), test-browser (book + JupyterLab)
+#                 solution executed within its budget (course), the book, test-full (every chapter's
+#                 full-profile cells against the stand-in hub), test-browser (book + JupyterLab)
 #   make check    the inner loop: lint, unit tests, solutions (no chapters, no zoo retraining)
 #   make course   run every chapter, write build/summary.md, executed notebooks and HTML
 #   make book     the website from those executed notebooks (build/book/index.html)
@@ -61,7 +61,8 @@ book: setup
 test-browser: setup
 	HF_HUB_OFFLINE=1 $(PY) -m pytest tests/browser -p no:cacheprovider -s
 
-# The full profile, offline on the CPU: tiny random checkpoints under the real repo ids.
+# The full profile, offline on the CPU: tiny random checkpoints under the real repo ids. Runs each
+# chapter's full-profile cells and the cells they read from (python -m mmcourse test-full --whole: all).
 test-full: setup
 	HF_HUB_OFFLINE=1 $(PY) -m mmcourse test-full
 

@@ -193,7 +193,7 @@ def _test_full(args: argparse.Namespace) -> int:
 
     params = json.loads(args.parameters) if args.parameters else None
     code, _ = run([Path(n) for n in args.notebooks] or None, root=Path(args.root), out_dir=Path(args.out),
-                  timeout=args.timeout, parameters=params)
+                  timeout=args.timeout, parameters=params, whole=args.whole)
     return code
 
 
@@ -303,13 +303,15 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("names", nargs="*", help="registry names (default: all)")
     s.set_defaults(func=_standin_hub)
 
-    f = sub.add_parser("test-full", help="run every chapter in the full profile on the CPU against the "
-                                         "stand-in hub; fail on any cell error")
+    f = sub.add_parser("test-full", help="run every chapter's full-profile cells (and the cells they "
+                                         "read from) on the CPU against the stand-in hub; fail on any cell error")
     f.add_argument("notebooks", nargs="*", help="default: chapters/*.ipynb")
     f.add_argument("--root", default=".")
     f.add_argument("--out", default="build/full")
     f.add_argument("--timeout", type=float, default=600, help="per-cell limit in seconds")
     f.add_argument("--parameters", help="papermill parameters as JSON")
+    f.add_argument("--whole", action="store_true",
+                   help="run every cell, not only the full-profile cells and the cells they read from")
     f.set_defaults(func=_test_full)
 
     m = sub.add_parser("smoke", help="on a CUDA machine: load every registry model, run one call each, "

@@ -130,6 +130,7 @@ def execute(
     parameters: dict[str, Any] | None = None,
     start_timeout: float = 120,
     env: dict[str, str] | None = None,
+    cwd: str | os.PathLike | None = None,
 ) -> NotebookRun:
     """Run ``path`` top to bottom in a fresh kernel, past errors, and measure it.
 
@@ -144,6 +145,7 @@ def execute(
         parameters: extra papermill parameters.
         start_timeout: seconds to wait for the kernel to start.
         env: extra environment variables for the kernel (e.g. a stand-in run's).
+        cwd: the kernel's working folder (default: the notebook's).
     """
     import nbformat
     import papermill as pm
@@ -188,7 +190,7 @@ def execute(
                     kernel_name="python3",
                     progress_bar=False,
                     log_output=False,
-                    cwd=str(src.parent.resolve()),
+                    cwd=str(Path(cwd).resolve() if cwd is not None else src.parent.resolve()),
                     execution_timeout=timeout,
                     start_timeout=start_timeout,
                     allow_errors=True,
