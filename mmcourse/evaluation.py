@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import asr, diffusion, unified, zeroshot, zoo
+from . import asr, diffusion, prior, unconditional, unified, zeroshot, zoo
 from .audio import log_mel_batch
 from .contracts import Int, contract
 from .data import HOLDOUT_PAIRS, make_pope, make_qa, make_shapes, scene
@@ -214,6 +214,41 @@ def _ldm_shapes() -> dict[str, Metric]:
     return out
 
 
+def _unconditional(name: str) -> Callable[[], dict[str, Metric]]:
+    """ddpm-pixel-shapes / ddpm-latent-shapes: 128 DDIM-10 samples against 128 real scenes
+    (the zoo's own metric uses 256 DDIM-50 samples; the pixel model is slow to sample)."""
+    def run() -> dict[str, Metric]:
+        judge, recipe = zoo.load("shapes-cnn"), zoo.ENTRIES[name].recipe
+        schedule = NoiseSchedule.create(recipe["schedule"]["kind"], recipe["schedule"]["timesteps"])
+        vae = zoo.load("vae-shapes") if recipe["space"] == "latent" else None
+        images = unconditional.images(zoo.load(name), schedule, 128, vae=vae, steps=10, seed=0)
+        with torch.no_grad():
+            reference = FrechetReference(judge.features(make_shapes(128, split="train", seed=5).images))
+            fake_f, confident = judge.features(images), judge(images).softmax(-1).amax(-1) >= 0.9
+        return {"FD-shapes": _frechet_metric(fake_f, reference), "read with confidence": _mean(confident.float().numpy())}
+
+    return run
+
+
+def _unclip_shapes() -> dict[str, Metric]:
+    from .zoo.entries.ch05_unclip import train_prior
+
+    clip, vae, judge = zoo.load("clip-shapes").eval(), zoo.load("vae-shapes"), zoo.load("shapes-cnn")
+    recipe = zoo.ENTRIES["unclip-shapes"].recipe
+    schedule = NoiseSchedule.create(recipe["schedule"]["kind"], recipe["schedule"]["timesteps"])
+    emb_prior, decoder = train_prior(clip, recipe["prior"], progress=False), zoo.load("unclip-shapes")
+    prompts, colors, shapes = diffusion.shape_prompts([*SEEN_PAIRS, *HOLDOUT_PAIRS], 2)  # 48 seen, 12 never seen
+    with torch.no_grad():
+        caption = clip.encode_text(prompts).cpu()
+        conditions = {"prior": emb_prior(caption), "caption embedding": caption}
+    out = {}
+    for name, embeds in conditions.items():
+        images = prior.draw(decoder, vae, schedule, embeds, steps=25, guidance=2.0, seed=0)
+        right = predict(judge, images).argmax(1) == colors * len(SHAPES) + shapes
+        out[f"prompt accuracy, {name}"] = _mean(right.numpy())
+    return out
+
+
 def _vae_vq(name: str) -> Callable[[], dict[str, Metric]]:
     def run() -> dict[str, Metric]:
         model, judge, test = zoo.load(name).eval(), zoo.load("shapes-cnn"), make_shapes(500, seed=1)
@@ -257,6 +292,9 @@ EVALUATORS: dict[str, Callable[[], dict[str, Metric]]] = {
     "vae-shapes": _vae_vq("vae-shapes"),
     "vq-shapes": _vae_vq("vq-shapes"),
     "ldm-shapes": _ldm_shapes,
+    "ddpm-pixel-shapes": _unconditional("ddpm-pixel-shapes"),
+    "ddpm-latent-shapes": _unconditional("ddpm-latent-shapes"),
+    "unclip-shapes": _unclip_shapes,
     "unified-shapes": _unified_shapes,
 }
 #: (model A, metric, model B, metric): pairs scored on the same examples, for a paired bootstrap
@@ -264,6 +302,7 @@ COMPARISONS = [
     ("whisper-digits", "WER, unseen voices", "whisper-digits-no-specaugment", "WER, unseen voices"),
     ("video-motion", "direction, divided attention", "video-motion", "direction, frame attention"),
     ("ldm-shapes", "prompt accuracy, w=2", "ldm-shapes", "prompt accuracy, w=0"),
+    ("unclip-shapes", "prompt accuracy, prior", "unclip-shapes", "prompt accuracy, caption embedding"),
 ]
 
 

@@ -9,7 +9,9 @@ embeddings of the same scene sit in two separate cones (the "modality gap", Lian
 Here the prior is an MLP with a residual connection regressing the (normalised) image
 embedding by cosine loss (DALL·E 2's priors are an autoregressive model and a diffusion
 model, 1B parameters each; this is the deterministic core of the idea), trained on
-``clip-shapes`` embeddings of the shapes scenes.
+``clip-shapes`` embeddings of the shapes scenes. :func:`draw` is the second stage: the
+zoo's ``unclip-shapes`` decoder (:class:`mmcourse.models.unclip.EmbeddingDecoder`) drawing
+from one image embedding per image.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .contracts import Duck, Instance, Int, Tensor, contract
+from .contracts import Duck, Float, Instance, Int, Tensor, contract
 from .data.shapes import ShapesData
+from .diffusion import decode_latents, sample
 from .metrics.retrieval import rank_summary
+from .models.schedulers import NoiseSchedule
 
 _CLIP = Duck(("encode_image", "encode_text"), "a CLIP-style model, e.g. zoo.load('clip-shapes')")
 
@@ -87,3 +91,25 @@ def gap_and_retrieval(text_embeds: torch.Tensor, predicted: torch.Tensor, image_
         cos = (query * image_embeds).sum(-1).mean().item()
         rows.append({"query": name, "cosine to its image": cos, **rank_summary(query @ image_embeds.T, targets)})
     return rows
+
+
+@contract(schedule=Instance(NoiseSchedule, "a NoiseSchedule"),
+          image_embeds=Tensor(rank=2, kind="float", what="(N, D) CLIP image embeddings"), steps=Int(min=1),
+          guidance=Float(min=0), seed=Int(min=0))
+@torch.no_grad()
+def draw(decoder: nn.Module, vae: nn.Module, schedule: NoiseSchedule, image_embeds: torch.Tensor, *, steps: int = 25,
+         guidance: float = 2.0, seed: int = 0) -> torch.Tensor:
+    """DALL·E 2's second stage: images in [0, 1] (N, 3, H, W) drawn by an embedding-conditioned
+    decoder (:class:`mmcourse.models.unclip.EmbeddingDecoder`) from one image embedding each,
+    with DDIM and classifier-free guidance against a zero embedding, then the VAE's decoder.
+
+    Used in: chapter 05
+    """
+    n, dim = image_embeds.shape
+    side = decoder.config.sample_size
+    if decoder.config.cross_attention_dim != dim:
+        raise ValueError(f"image_embeds are {dim}-d but the decoder reads {decoder.config.cross_attention_dim}-d tokens")
+    cond, uncond = image_embeds[:, None, :], torch.zeros(1, 1, dim)  # one token each; "no condition" is zero
+    z = sample(decoder, schedule, (n, decoder.config.in_channels, side, side), steps=steps, cond=cond, uncond=uncond,
+               guidance=guidance, sampler="ddim", generator=torch.Generator().manual_seed(seed))
+    return decode_latents(vae, z).cpu()

@@ -17,7 +17,7 @@ LAYERS = [
     ("data & signals", ["data", "text", "patches", "audio", "video", "chat", "tokens", "sequences"]),
     ("models", ["models"]),
     ("training", ["train"]),
-    ("tasks & metrics", ["zeroshot", "contrastive", "audiotext", "asr", "diffusion", "prior", "sampling", "unified", "memory",
+    ("tasks & metrics", ["zeroshot", "contrastive", "audiotext", "asr", "diffusion", "prior", "unconditional", "sampling", "unified", "memory",
                          "retrieval", "instruct", "metrics", "viz",
                          "widgets"]),
     ("assets", ["zoo", "hub", "checks"]),

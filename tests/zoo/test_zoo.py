@@ -15,8 +15,9 @@ from mmcourse.models.vq import codes_to_image, image_to_codes
 from mmcourse.zeroshot import pair_accuracy
 from mmcourse.zoo import registry
 
-NAMES = ["clap-sounds", "clip-shapes", "ldm-shapes", "lm-shapes", "shapes-cnn", "unified-shapes", "vae-shapes",
-         "video-motion", "vlm-shapes", "vq-shapes", "whisper-digits", "whisper-digits-no-specaugment"]
+NAMES = ["clap-sounds", "clip-shapes", "ddpm-latent-shapes", "ddpm-pixel-shapes", "ldm-shapes", "lm-shapes",
+         "shapes-cnn", "unclip-shapes", "unified-shapes", "vae-shapes", "video-motion", "vlm-shapes", "vq-shapes",
+         "whisper-digits", "whisper-digits-no-specaugment"]
 
 
 def test_table_and_meta():
@@ -49,6 +50,11 @@ def test_stored_headline_metrics():
     ldm = metrics["ldm-shapes"]
     assert max(ldm[f"seen_pair_w{w}"] for w in (0, 1, 2, 4, 8)) >= 0.9  # issue 13: >= 90% at the best w
     assert max(ldm[f"unseen_pair_w{w}"] for w in (0, 1, 2, 4, 8)) >= 0.85  # never-seen pairs compose
+    # issue 13: the same budget on pixels and latents; DALL-E 2's decoder through the prior
+    assert metrics["ddpm-latent-shapes"]["frechet"] < metrics["ddpm-pixel-shapes"]["frechet"]
+    unclip = metrics["unclip-shapes"]
+    assert unclip["seen_prior_pair"] >= 0.9 and unclip["unseen_prior_pair"] >= 0.9
+    assert unclip["seen_caption_pair"] < unclip["seen_prior_pair"] - 0.3  # the modality gap, seen in generation
     vq = metrics["vq-shapes"]
     assert vq["recon_pair_accuracy"] >= 0.95  # issue 14: 64 codes keep colour and shape readable
     assert vq["dead_codes"] < vq["no_restart_dead_codes"] and vq["perplexity"] > vq["no_restart_perplexity"]

@@ -8,6 +8,8 @@ from . import (  # noqa: F401
     ch04_speech,
     ch04_video,
     ch05_ldm,
+    ch05_pixel_latent,
+    ch05_unclip,
     ch05_vae,
     ch06_unified,
     ch06_vq,
