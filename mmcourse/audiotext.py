@@ -8,6 +8,7 @@ spectrograms, so :func:`mmcourse.contrastive.contrastive_loss` trains it unchang
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import get_args
 
 import torch
 
@@ -32,7 +33,7 @@ def sounds_tokenizer(captions: Sequence[str]) -> text.WordTokenizer:
 
 
 @contract(embed_dim=Int(min=1), width=Int(min=1), context_length=Int(min=2), text_width=Int(min=1),
-          text_layers=Int(min=1), text_heads=Int(min=1), text_tower=Choice(("eos", "mean", "bag")))
+          text_layers=Int(min=1), text_heads=Int(min=1), text_tower=Choice(get_args(TextTower)))
 def sounds_clap(tokenizer: text.WordTokenizer, *, embed_dim: int = 64, width: int = 128,
                 channels: tuple[int, ...] = (16, 32, 64), context_length: int = 14, text_width: int = 64,
                 text_layers: int = 2, text_heads: int = 4, text_tower: TextTower = "eos") -> CLAP:
