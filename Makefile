@@ -18,7 +18,8 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.mmcourse-installed
 NOTEBOOK_DIRS := chapters solutions exercises
-# What `make check` skips: the chapters, the zoo retraining and the exercise grading.
+# What `make check` skips: the chapters, the zoo retraining, the exercise grading, and the tests
+# marked heavy (a whole class graded, the evaluation report, subprocess reproducibility runs).
 SLOW := not retrain and not exercises_score and not pinned
 
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
@@ -71,7 +72,7 @@ smoke: setup
 	$(PY) -m mmcourse smoke
 
 check: setup lint
-	HF_HUB_OFFLINE=1 $(PY) -m pytest tests --ignore=tests/browser -q -k "$(SLOW)"
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests --ignore=tests/browser -q -k "$(SLOW)" -m "not heavy"
 
 verify-zoo: setup
 	$(PY) -m mmcourse zoo verify

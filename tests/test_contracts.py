@@ -302,7 +302,8 @@ SELF_CONTAINED = sorted(k for k, c in contracts.CONTRACTS.items()
                         and _all_required_declared(_resolve(k), c.specs))
 
 
-@pytest.mark.parametrize("key", SELF_CONTAINED)
+@pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.heavy) if k == "mmcourse.evaluation.evaluate" else k
+                                 for k in SELF_CONTAINED])
 def test_valid_examples_give_finite_results_or_a_clean_refusal(key, monkeypatch):
     monkeypatch.setenv("MMCOURSE_PROFILE", "tiny")
     contract = contracts.CONTRACTS[key]

@@ -11,6 +11,8 @@ from mmcourse import evaluation, zoo
 from mmcourse._tools.budgets import TOLERANCE, speed_factor
 from mmcourse._tools.cli import main
 
+pytestmark = pytest.mark.heavy  # every zoo model scored: ~30 s, left out of make check
+
 
 @pytest.fixture(scope="module")
 def report():

@@ -22,6 +22,9 @@ def _run(prefix=(), env=None):
     return json.loads(out.strip().splitlines()[-1])
 
 
+pytestmark = pytest.mark.heavy  # whole runs in subprocesses: ~35 s, left out of make check
+
+
 @pytest.fixture(scope="module")
 def first():
     return _run()

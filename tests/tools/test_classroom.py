@@ -17,6 +17,8 @@ from mmcourse._tools.classroom import (
 from mmcourse._tools.cli import main
 from tests.helpers import ROOT
 
+pytestmark = pytest.mark.heavy  # a class of ~20 notebooks graded in kernels: ~65 s, left out of make check
+
 SOLUTION = json.loads((ROOT / "solutions" / "00_getting_started.ipynb").read_text())
 EXERCISE = json.loads((ROOT / "exercises" / "00_getting_started.ipynb").read_text())
 
