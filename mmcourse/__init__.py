@@ -2,19 +2,28 @@
 
 Start every notebook with ``cfg = mmcourse.setup(PROFILE, seed=SEED)``; check exercises
 with ``mmcourse.check("name", your_function)``. The package is built in one-way layers
-(an import never points up a layer):
+(an import never points up a layer; ``mmcourse/layers.py`` is the list a test enforces)::
 
-====================  =============================================================
-base                  ``runtime``, ``compat``, ``contracts``
-data & signals        ``data`` (shapes, clips, sounds, photos), ``text``, ``patches``,
-                      ``audio``, ``video``, ``chat``
-models                ``models`` (architectures only)
-training              ``train``
-tasks & metrics       ``zeroshot``, ``contrastive``, ``retrieval``, ``instruct``,
-                      ``metrics``, ``viz``, ``widgets``
-assets                ``zoo`` (tiny trained checkpoints), ``hub`` (real ones), ``checks``
-tools                 ``_tools`` (``python -m mmcourse --help``)
-====================  =============================================================
+    tools            _tools/ (cli, grade, runner, course, book, budgets, authoring, fullrun, smoke,
+                     classroom, judge, zoocmd)
+      ↓
+    reports          evaluation (every zoo model scored, each number with a bootstrap interval)
+      ↓
+    assets           zoo/ (tiny checkpoints, an entry per model: recipe, train, score, probe, replay)
+                     hub/ (real checkpoints, stand-ins)  checks/ (exercise checks)
+      ↓
+    tasks & metrics  zeroshot  contrastive  retrieval  instruct  audiotext  asr  diffusion
+                     unconditional  prior  sampling  unified  memory  metrics/  viz  widgets
+      ↓
+    training         train (lr_at, train_step, fit)
+      ↓
+    models           models/ (architectures only: layers, cnn, vit, fusion, clip, vlm/, video, audio,
+                     schedulers, vae, unet, unclip, vq, unified)
+      ↓
+    data & signals   data/ (vocabulary, render, words, shapes, sounds, motion, spoken digits,
+                     instructions)  text  patches  audio  video  chat  tokens  sequences
+      ↓
+    base             runtime  compat  contracts  layers
 """
 
 from . import (

@@ -1,29 +1,20 @@
 """One-way layers: every import inside mmcourse/ (function-level ones included) points to
-its own layer or one below, and no modules import each other in a circle.
-
-The layers, lowest first (the README's contributing section shows the same diagram):
+its own layer or one below, and no modules import each other in a circle. The layers are
+``mmcourse.layers.LAYERS``; the README and the package docstring show them as
+``mmcourse.layers.diagram()`` draws them.
 """
 
 import ast
+import textwrap
 from pathlib import Path
 
 import pytest
 
+from mmcourse import layers
 from tests.helpers import ROOT
 
 PACKAGE = ROOT / "mmcourse"
-LAYERS = [
-    ("base", ["runtime", "compat", "contracts"]),
-    ("data & signals", ["data", "text", "patches", "audio", "video", "chat", "tokens", "sequences"]),
-    ("models", ["models"]),
-    ("training", ["train"]),
-    ("tasks & metrics", ["zeroshot", "contrastive", "audiotext", "asr", "diffusion", "prior", "unconditional", "sampling", "unified", "memory",
-                         "retrieval", "instruct", "metrics", "viz",
-                         "widgets"]),
-    ("assets", ["zoo", "hub", "checks"]),
-    ("reports", ["evaluation"]),
-    ("tools", ["_tools"]),
-]
+LAYERS = [(layer, [m.rstrip("/") for m, _ in modules]) for layer, modules in layers.LAYERS]
 FACADE = {"mmcourse", "mmcourse.__main__"}  # the package's front door may import anything
 
 
@@ -68,7 +59,7 @@ def layer_of(module: str) -> int:
     for rank, (_, names) in enumerate(LAYERS):
         if top in names:
             return rank
-    raise AssertionError(f"{module} is in no layer: add it to LAYERS in tests/test_layers.py and to the README")
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS in mmcourse/layers.py")
 
 
 def test_every_module_has_a_layer():
@@ -111,3 +102,16 @@ def test_no_import_cycles():
         if m not in state:
             visit(m, [m])
     assert not cycles, "import cycles:\n  " + "\n  ".join(cycles)
+
+
+@pytest.mark.parametrize(("path", "indent"), [("README.md", 2), ("mmcourse/__init__.py", 4)])
+def test_the_diagrams_show_the_layers_the_test_enforces(path, indent):
+    text = (ROOT / path).read_text(encoding="utf-8")
+    assert textwrap.indent(layers.diagram(), " " * indent) in text, (f"{path}'s layer diagram differs from mmcourse/layers.py; paste "
+                                      f"`python -c 'from mmcourse import layers; print(layers.diagram())'`:\n"
+                                      f"{layers.diagram()}")
+
+
+def test_every_listed_module_exists():
+    missing = [m for m in layers.layer_names() if not ((PACKAGE / m).is_dir() or (PACKAGE / f"{m}.py").exists())]
+    assert not missing, f"mmcourse/layers.py lists modules that do not exist: {missing}"
