@@ -233,6 +233,19 @@ def _check_fit_arguments(model: Any, data: Any, steps: Any, eval_every: Any, cli
         raise TypeError("loss_fn must be callable as loss_fn(model, batch)")
 
 
+def _place(model: nn.Module, cfg: RunConfig | None, rank: int, world: int) -> tuple[str, torch.dtype | None]:
+    """Move ``model`` to this process's device in training mode (with several processes, every one
+    starting from rank 0's weights); return the device and the autocast dtype (None: full precision)."""
+    device = cfg.device if cfg is not None else "cpu"
+    if world > 1 and device == "cuda":
+        device = f"cuda:{os.environ.get('LOCAL_RANK', rank)}"  # one GPU per process
+    model.to(device).train()
+    if world > 1:
+        for tensor in [*model.parameters(), *model.buffers()]:
+            dist.broadcast(tensor.data, src=0)
+    return device, autocast_dtype(device, cfg.dtype) if cfg is not None else None
+
+
 @contract(model=Instance(nn.Module, "any torch.nn.Module"), steps=Int(min=1), lr=Float(min=0, open_min=True),
           weight_decay=Float(min=0), warmup=Int(min=0), schedule=Choice(("constant", "cosine")),
           clip_grad=Maybe(Float(min=0, open_min=True)), eval_every=Maybe(Int(min=1)), time_limit=Maybe(Float(min=0, open_min=True)))
@@ -267,14 +280,7 @@ def fit(
     """
     _check_fit_arguments(model, data, steps, eval_every, clip_grad, schedule, loss_fn, time_limit)
     rank, world = distributed_state()
-    device = cfg.device if cfg is not None else "cpu"
-    if world > 1 and device == "cuda":
-        device = f"cuda:{os.environ.get('LOCAL_RANK', rank)}"  # one GPU per process
-    amp = autocast_dtype(device, cfg.dtype) if cfg is not None else None
-    model.to(device).train()
-    if world > 1:  # every process starts from rank 0's weights
-        for tensor in [*model.parameters(), *model.buffers()]:
-            dist.broadcast(tensor.data, src=0)
+    device, amp = _place(model, cfg, rank, world)
     optimizer = optimizer or torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     base_lrs = [g["lr"] for g in optimizer.param_groups]
     scaler = torch.amp.GradScaler(device, enabled=True) if amp == torch.float16 else None

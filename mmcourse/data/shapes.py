@@ -139,6 +139,52 @@ def _check_names(arg: str, given: Sequence[str] | None, known: Sequence[str]) ->
     return list(given)
 
 
+
+def _draw_pairs(rng: np.random.Generator, n: int, lo: int, hi: int, color_list: Sequence[str],
+                shape_list: Sequence[str], split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(count (n,), colour ids (n, hi), shape ids (n, hi)): -1 marks an empty slot."""
+    cidx = {c: i for i, c in enumerate(COLORS)}
+    sidx = {s: i for i, s in enumerate(SHAPES)}
+    held = {(cidx[c], sidx[s]) for c, s in HOLDOUT_PAIRS}
+    allowed = [(cidx[c], sidx[s]) for c in color_list for s in shape_list]
+    train_pairs = np.array([p for p in allowed if p not in held])
+    hold_pairs = np.array([p for p in allowed if p in held])
+    if split == "train" and len(train_pairs) == 0:
+        raise ValueError("split='train' leaves no colour-shape pair for these colors/shapes")
+    if split == "holdout" and len(hold_pairs) == 0:
+        raise ValueError("split='holdout' has no held-out pair among these colors/shapes")
+    count = rng.integers(lo, hi + 1, n)
+    slot_pool = train_pairs if split == "train" else np.array(allowed)
+    pairs = slot_pool[rng.integers(0, len(slot_pool), (n, hi))]
+    if split == "holdout":  # the first object is always a held-out pair
+        pairs[:, 0] = hold_pairs[rng.integers(0, len(hold_pairs), n)]
+    empty = np.arange(hi)[None, :] >= count[:, None]
+    return count, np.where(empty, -1, pairs[..., 0]), np.where(empty, -1, pairs[..., 1])
+
+
+def _place_objects(rng: np.random.Generator, n: int, K: int, size: int
+                   ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+    """(radii (n, K), centres (n, K, 2), the radius range): one object anywhere but clearly on one
+    side of each axis; several, one per quadrant (shuffled), jittered inside it."""
+    if K == 1:
+        r_lo, r_hi = 0.16 * size, 0.30 * size
+        radii = rng.uniform(r_lo, r_hi, (n, 1)).astype(np.float32)
+        side = rng.integers(0, 2, (n, 2))  # 0 = left/top, 1 = right/bottom
+        margin = 1.2 * radii  # keep the whole object inside the frame
+        lo_c = np.where(side == 0, margin, size / 2 + 1.0)
+        hi_c = np.where(side == 0, size / 2 - 1.0, size - margin)
+        centers = rng.uniform(0, 1, (n, 2)) * np.maximum(hi_c - lo_c, 0) + lo_c
+        return radii, centers[:, None, :].astype(np.float32), (r_lo, r_hi)
+    r_lo, r_hi = 0.10 * size, 0.17 * size
+    radii = rng.uniform(r_lo, r_hi, (n, K)).astype(np.float32)
+    quadrant = np.argsort(rng.uniform(size=(n, 4)), axis=1)[:, :K]
+    qx, qy = (quadrant % 2).astype(np.float32), (quadrant // 2).astype(np.float32)
+    half = size / 2
+    jitter = rng.uniform(-1, 1, (n, K, 2)) * np.maximum(half / 2 - 1.2 * radii, 0)[..., None]
+    centers = np.stack([(qx + 0.5) * half, (qy + 0.5) * half], -1) + jitter
+    return radii, centers.astype(np.float32), (r_lo, r_hi)
+
+
 @contract(n=Int(min=1), size=Int(min=16), objects=IntRange(1, MAX_OBJECTS), colors=Maybe(Texts()),
           shapes=Maybe(Texts()), split=Choice(SPLITS), noise=Float(min=0, max=1), seed=Int(min=0))
 def make_shapes(
@@ -171,53 +217,13 @@ def make_shapes(
     lo, hi = (objects, objects) if isinstance(objects, int) else tuple(objects)
     color_list = _check_names("colors", colors, tuple(COLORS))
     shape_list = _check_names("shapes", shapes, SHAPES)
-
     rng = np.random.default_rng(seed)
-    cidx = {c: i for i, c in enumerate(COLORS)}
-    sidx = {s: i for i, s in enumerate(SHAPES)}
-    held = {(cidx[c], sidx[s]) for c, s in HOLDOUT_PAIRS}
-    allowed = [(cidx[c], sidx[s]) for c in color_list for s in shape_list]
-    train_pairs = np.array([p for p in allowed if p not in held])
-    hold_pairs = np.array([p for p in allowed if p in held])
-    all_pairs = np.array(allowed)
-    if split == "train" and len(train_pairs) == 0:
-        raise ValueError("split='train' leaves no colour-shape pair for these colors/shapes")
-    if split == "holdout" and len(hold_pairs) == 0:
-        raise ValueError("split='holdout' has no held-out pair among these colors/shapes")
-
     # 1. How many objects each image has, and which (colour, shape) each slot holds.
-    count = rng.integers(lo, hi + 1, n)
-    K = hi
-    slot_pool = train_pairs if split == "train" else all_pairs
-    pairs = slot_pool[rng.integers(0, len(slot_pool), (n, K))]
-    if split == "holdout":
-        pairs[:, 0] = hold_pairs[rng.integers(0, len(hold_pairs), n)]
-    empty = np.arange(K)[None, :] >= count[:, None]
-    color_ids = np.where(empty, -1, pairs[..., 0])
-    shape_ids = np.where(empty, -1, pairs[..., 1])
-
+    count, color_ids, shape_ids = _draw_pairs(rng, n, lo, hi, color_list, shape_list, split)
     # 2. Size and position. One object: anywhere, but clearly left/right and top/bottom.
     #    Several: one per quadrant (shuffled), jittered inside it.
-    if hi == 1:
-        r_lo, r_hi = 0.16 * size, 0.30 * size
-        radii = rng.uniform(r_lo, r_hi, (n, 1)).astype(np.float32)
-        side = rng.integers(0, 2, (n, 2))  # 0 = left/top, 1 = right/bottom
-        margin = 1.2 * radii  # keep the whole object inside the frame
-        lo_c = np.where(side == 0, margin, size / 2 + 1.0)
-        hi_c = np.where(side == 0, size / 2 - 1.0, size - margin)
-        centers = rng.uniform(0, 1, (n, 2)) * np.maximum(hi_c - lo_c, 0) + lo_c
-        centers = centers[:, None, :].astype(np.float32)
-    else:
-        r_lo, r_hi = 0.10 * size, 0.17 * size
-        radii = rng.uniform(r_lo, r_hi, (n, K)).astype(np.float32)
-        quadrant = np.argsort(rng.uniform(size=(n, 4)), axis=1)[:, :K]
-        qx, qy = (quadrant % 2).astype(np.float32), (quadrant // 2).astype(np.float32)
-        half = size / 2
-        jitter = rng.uniform(-1, 1, (n, K, 2)) * np.maximum(half / 2 - 1.2 * radii, 0)[..., None]
-        centers = np.stack([(qx + 0.5) * half, (qy + 0.5) * half], -1) + jitter
-        centers = centers.astype(np.float32)
-    radii = np.where(empty, 0.0, radii).astype(np.float32)
-
+    radii, centers, (r_lo, r_hi) = _place_objects(rng, n, hi, size)
+    radii = np.where(color_ids < 0, 0.0, radii).astype(np.float32)
     # 3. Render, then write one caption per image.
     images = render(color_ids, shape_ids, radii, centers, size=size, noise=noise, rng=rng)
     data = ShapesData(
