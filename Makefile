@@ -4,7 +4,7 @@
 #   make test     lint, unit + equivalence tests, grading both ways, sync; every chapter and
 #                 solution executed within its budget (course), the book, test-full (every chapter's
 #                 full-profile cells against the stand-in hub), test-browser (book + JupyterLab)
-#   make check    the inner loop: lint, unit tests, solutions (no chapters, no zoo retraining)
+#   make check    the inner loop: lint, unit tests, solutions (no chapters, no zoo replays)
 #   make course   run every chapter, write build/summary.md, executed notebooks and HTML
 #   make book     the website from those executed notebooks (build/book/index.html)
 SHELL := /bin/bash
@@ -18,14 +18,14 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.mmcourse-installed
 NOTEBOOK_DIRS := chapters solutions exercises
-# What `make check` skips: the chapters, the zoo retraining, the exercise grading, and the tests
-# marked heavy (a whole class graded, the evaluation report, subprocess reproducibility runs).
-SLOW := not retrain and not exercises_score and not pinned
+# What `make check` skips: the chapters, the zoo replays, the exercise grading, and the tests marked
+# heavy (a whole class graded, the evaluation report, the slow zoo re-scoring, subprocess reproducibility runs).
+SLOW := not behaves_as_when_trained and not exercises_score and not pinned
 
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup course book test test-full test-browser smoke check lint lab grade sync exercises verify-zoo constraints clean help
+.PHONY: setup course book test test-full test-browser smoke check lint lab grade sync exercises verify-zoo probe-zoo constraints clean help
 
 help:
 	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
@@ -74,8 +74,13 @@ smoke: setup
 check: setup lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest tests --ignore=tests/browser -q -k "$(SLOW)" -m "not heavy"
 
+# Retrain zoo entries (NAME="a b": those; default: all) and check their stored metrics reproduce.
 verify-zoo: setup
-	$(PY) -m mmcourse zoo verify
+	$(PY) -m mmcourse zoo verify $(NAME)
+
+# Replay zoo recipes, shrunk, at the commit that trained them and now; record the unchanged ones.
+probe-zoo: setup
+	HF_HUB_OFFLINE=1 $(PY) -m mmcourse zoo probe $(NAME)
 
 lab: setup
 	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install -q -c constraints.txt -e ".[lab]"

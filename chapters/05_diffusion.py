@@ -64,9 +64,9 @@ from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
 from torch.utils.flop_counter import FlopCounterMode
 
 import mmcourse
-from mmcourse import diffusion, hub, prior, unconditional, viz, zoo
+from mmcourse import diffusion, hub, prior, viz, zoo
 from mmcourse.data import make_shapes
-from mmcourse.data.vocabulary import COLORS, HOLDOUT_PAIRS, SHAPES
+from mmcourse.data.vocabulary import HOLDOUT_PAIRS, SEEN_PAIRS
 from mmcourse.models.schedulers import NoiseSchedule, add_noise, ddim_step, ddpm_step
 from mmcourse.models.unet import DenoiserConfig, build_denoiser
 from mmcourse.models.vae import VAEConfig, build_vae, elbo_loss, gaussian_kl, reparameterise
@@ -298,8 +298,7 @@ viz.show_source(diffusion.denoising_loss)
 # %%
 clip = zoo.load("clip-shapes", cfg)
 tokenizer, text_encoder = diffusion.hf_tokenizer(clip), diffusion.hf_text_encoder(clip)
-seen_pairs = [(c, s) for c in COLORS for s in SHAPES if (c, s) not in HOLDOUT_PAIRS]
-prompts, _, _ = diffusion.shape_prompts(seen_pairs)
+prompts, _, _ = diffusion.shape_prompts(SEEN_PAIRS)  # the 24 pairs split="train" shows
 states = diffusion.encode_prompts(tokenizer, text_encoder, prompts)  # (24 prompts, 12 tokens, 64)
 empty = diffusion.encode_prompts(tokenizer, text_encoder, [""])  # (1, 12, 64): the dropped caption
 train_set = make_shapes(4000, split="train", seed=SEED)
@@ -332,8 +331,7 @@ assert last < 0.8 * first, f"the denoiser should learn: loss {first:.3f} -> {las
 # colour–shape pairs held out since chapter 02 ("a red triangle", "a green circle", ...).
 
 # %%
-ldm = diffusion.TextToImage(vae=vae, unet=zoo.load("ldm-shapes", cfg), schedule=linear, tokenizer=tokenizer,
-                            text_encoder=text_encoder)
+ldm = zoo.pipeline("ldm-shapes", cfg)  # its UNet with the parts above: vae-shapes, this text tower, `linear`
 grid_prompts = [f"a {c} {s}" for c, s in [("red", "circle"), ("blue", "square"), ("yellow", "triangle"),
                                            ("green", "cross"), ("purple", "diamond"), ("orange", "circle")]]
 viz.image_grid(ldm.generate(grid_prompts * 4, sampler="ddpm", steps=50, guidance=2.0, seed=SEED), ncols=6)
@@ -397,8 +395,8 @@ assert min(by_w[0]["seen frechet"], by_w[1]["seen frechet"]) < by_w[4]["seen fre
 # at the best w:
 
 # %%
-real_seen = make_shapes(len(seen_pairs) * PER_PAIR, split="train", seed=SEED + 5).images
-live = {w: diffusion.prompt_scores(ldm, judge, seen_pairs, per_pair=PER_PAIR, real=real_seen, sampler="ddpm",
+real_seen = make_shapes(len(SEEN_PAIRS) * PER_PAIR, split="train", seed=SEED + 5).images
+live = {w: diffusion.prompt_scores(ldm, judge, SEEN_PAIRS, per_pair=PER_PAIR, real=real_seen, sampler="ddpm",
                                    steps=50, guidance=float(w), seed=SEED) for w in (0, best["w"])}
 viz.table([{"w": w, **{k: round(v, 3) for k, v in s.items()}} for w, s in live.items()])
 mmcourse.log_metric("live_guided_pair_accuracy", live[best["w"]]["pair"])
@@ -480,12 +478,12 @@ assert ratio > 8, f"pixel space should cost far more per step than latent space 
 # now (pixel space on top):
 
 # %%
-twins = {space: zoo.load(f"ddpm-{space}-shapes", cfg) for space in ("pixel", "latent")}
+twins = {space: zoo.pipeline(f"ddpm-{space}-shapes", cfg) for space in ("pixel", "latent")}  # UNet + schedule (+ VAE)
 twin_rows, twin_images = [], []
 for space, twin in twins.items():
     stored = zoo.meta(f"ddpm-{space}-shapes")
     start = time.perf_counter()
-    twin_images.append(unconditional.images(twin, linear, 8, vae=vae if space == "latent" else None))
+    twin_images.append(twin.images(8))
     twin_rows.append({"space": space, "MFLOPs per step": stored["metrics"]["mflops_per_step"],
                       "Fréchet to real": stored["metrics"]["frechet"],
                       "recipe s (train + 256 samples)": stored["train_seconds"],
@@ -580,12 +578,12 @@ assert abs(r5["prior's image embedding"] - r5["caption embedding"]) < 0.05, f"re
 # pairs then three never seen:
 
 # %%
-decoder = zoo.load("unclip-shapes", cfg)
+unclip = zoo.pipeline("unclip-shapes", cfg)  # the decoder with vae-shapes and the linear schedule
 unclip_prompts = ["a red circle", "a blue square", "a yellow cross", *[f"a {c} {s}" for c, s in HOLDOUT_PAIRS[:3]]]
 with torch.no_grad():
     caption_emb = clip.encode_text(unclip_prompts).cpu()  # (6, 64) unit length
     prior_emb = emb_prior(caption_emb)
-drawn = {name: prior.draw(decoder, vae, linear, emb, seed=SEED) for name, emb in
+drawn = {name: unclip.draw(emb, seed=SEED) for name, emb in
          (("prior", prior_emb), ("caption", caption_emb))}
 viz.image_grid(torch.cat([drawn["prior"], drawn["caption"]]), ncols=6)
 print(" | ".join(unclip_prompts))

@@ -62,8 +62,7 @@ from diffusers.models.autoencoders.vae import VectorQuantizer
 import mmcourse
 from mmcourse import diffusion, hub, sampling, sequences, unified, viz, zoo
 from mmcourse.data import make_qa, make_shapes
-from mmcourse.data.vocabulary import COLORS, HOLDOUT_PAIRS, SHAPES
-from mmcourse.models.schedulers import NoiseSchedule
+from mmcourse.data.vocabulary import HOLDOUT_PAIRS, SEEN_PAIRS
 from mmcourse.models.unified import UnifiedConfig, build_unified
 from mmcourse.models.vq import VQConfig, VQLoss, build_vq, codebook_usage, codes_to_image, image_to_codes, quantise
 from mmcourse.tokens import MultimodalVocabulary, unified_text_tokenizer
@@ -258,11 +257,10 @@ viz.show_source(sampling.modality_mask)
 
 # %%
 gpt = zoo.load("unified-shapes", cfg)
-seen_pairs = [(c, s) for c in COLORS for s in SHAPES if (c, s) not in HOLDOUT_PAIRS]
 draws = {split: unified.draw_scores(gpt, vocab, vq, judge, pairs, per_pair=4, seed=SEED)
-         for split, pairs in (("seen pairs", seen_pairs), ("never-seen pairs", list(HOLDOUT_PAIRS)))}
+         for split, pairs in (("seen pairs", SEEN_PAIRS), ("never-seen pairs", HOLDOUT_PAIRS))}
 viz.table([{"prompts": k, **{m: round(v, 3) for m, v in s.items()}} for k, s in draws.items()])
-images = unified.draw(gpt, vocab, vq, [f"a {c} {s}" for c, s in seen_pairs[::4]] * 2, seed=SEED)
+images = unified.draw(gpt, vocab, vq, [f"a {c} {s}" for c, s in SEEN_PAIRS[::4]] * 2, seed=SEED)
 viz.image_grid(images, ncols=6)
 mmcourse.log_metric("draw_pair_accuracy", draws["seen pairs"]["pair"])
 assert draws["seen pairs"]["pair"] >= 0.8, f">= 80% of drawn images should show the prompt: {draws['seen pairs']}"
@@ -388,7 +386,7 @@ assert spread_kept[best_w] < spread_kept[0], f"... at some cost in diversity: {s
 # %%
 settings = {"no guidance": {}, f"plain, w = {best_w}": {"guidance": float(best_w)},
             f"plausible, w = {best_w}": {"guidance": float(best_w), "plausibility": 0.1}}
-live_guidance = {name: unified.draw_scores(gpt, vocab, vq, judge, seen_pairs, per_pair=4, seed=SEED, **kw)
+live_guidance = {name: unified.draw_scores(gpt, vocab, vq, judge, SEEN_PAIRS, per_pair=4, seed=SEED, **kw)
                  for name, kw in settings.items()}
 viz.table([{"sampling": k, **{m: round(v, 3) for m, v in s.items()}} for k, s in live_guidance.items()])
 live_pair = {k: s["pair"] for k, s in live_guidance.items()}
@@ -439,11 +437,8 @@ assert abs(joint["captions exact"] - staged["captions exact"]) < 0.03, f"caption
 # tower; the CLIP image tower and a pretrained language model).
 
 # %%
-clip = zoo.load("clip-shapes", cfg)
-ldm = diffusion.TextToImage(vae=zoo.load("vae-shapes", cfg), unet=zoo.load("ldm-shapes", cfg),
-                            schedule=NoiseSchedule.create("linear", 1000), tokenizer=diffusion.hf_tokenizer(clip),
-                            text_encoder=diffusion.hf_text_encoder(clip))
-ldm_draw = diffusion.prompt_scores(ldm, judge, seen_pairs, per_pair=4, steps=50, guidance=2.0, sampler="ddpm",
+ldm = zoo.pipeline("ldm-shapes", cfg)  # chapter 05's TextToImage: UNet, VAE, CLIP text tower, schedule
+ldm_draw = diffusion.prompt_scores(ldm, judge, SEEN_PAIRS, per_pair=4, steps=50, guidance=2.0, sampler="ddpm",
                                    seed=SEED)["pair"]
 vlm_metrics = zoo.meta("vlm-shapes")["metrics"]
 

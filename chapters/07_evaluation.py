@@ -62,16 +62,15 @@ import torch
 import transformers
 
 import mmcourse
-from mmcourse import asr, evaluation, hub, memory, unified, viz, zoo
+from mmcourse import asr, evaluation, hub, memory, viz, zoo
 from mmcourse.data import make_qa, make_shapes
 from mmcourse.data.spoken_digits import DIGITS, load_spoken_digits
-from mmcourse.data.vocabulary import PAIR_NAMES
+from mmcourse.data.vocabulary import PAIR_NAMES, SEEN_PAIRS
 from mmcourse.data.words import SINGLE_TEMPLATES, caption
 from mmcourse.hub.registry import T4_GB
 from mmcourse.metrics import vqa
 from mmcourse.models import CNNConfig, SmallCNN
 from mmcourse.models.vq import codes_to_image, image_to_codes
-from mmcourse.tokens import MultimodalVocabulary, unified_text_tokenizer
 from mmcourse.train import fit
 
 # %% [markdown]
@@ -341,11 +340,11 @@ viz.show_source(frechet_distance)
 # torchmetrics computes FID with the same classifier as its feature extractor:
 
 # %%
-gpt, vq = zoo.load("unified-shapes", cfg).eval(), zoo.load("vq-shapes", cfg).eval()
-vocab = MultimodalVocabulary(unified_text_tokenizer(), codebook_size=128, tokens_per_image=64)
-prompts = [f"a {c} {s}" for c, s in evaluation.SEEN_PAIRS] * 4
-judge_labels = torch.tensor([PAIR_NAMES.index(f"{c} {s}") for c, s in evaluation.SEEN_PAIRS] * 4)  # (96,) pair ids
-drawn = unified.draw(gpt, vocab, vq, prompts, seed=SEED).cpu()  # (96, 3, 32, 32) in [0, 1]
+gpt = zoo.pipeline("unified-shapes", cfg)  # the decoder with its vocabulary and VQ tokenizer
+vq = gpt.vq
+prompts = [f"a {c} {s}" for c, s in SEEN_PAIRS] * 4
+judge_labels = torch.tensor([PAIR_NAMES.index(f"{c} {s}") for c, s in SEEN_PAIRS] * 4)  # (96,) pair ids
+drawn = gpt.draw(prompts, seed=SEED).cpu()  # (96, 3, 32, 32) in [0, 1]
 judge = zoo.load("shapes-cnn", cfg).eval().cpu()
 real = make_shapes(500, split="train", seed=5).images
 

@@ -50,7 +50,7 @@ def hf_text_encoder(clip: CLIP) -> Any:
     """A transformers ``CLIPTextModel`` holding the text tower of ``clip`` (same weights):
     its ``last_hidden_state`` is the (B, L, D) token states the UNet cross-attends to.
 
-    Used in: chapters 05, 06
+    Used in: chapter 05
     """
     from transformers import CLIPTextConfig, CLIPTextModel
 
@@ -73,7 +73,7 @@ def hf_tokenizer(clip: CLIP) -> Any:
     """A transformers fast tokenizer giving the ids of ``clip.tokenizer``: [BOS] words [EOS]
     [PAD]..., lower-cased, unknown words -> [UNK], ``model_max_length`` = the context length.
 
-    Used in: chapters 05, 06
+    Used in: chapter 05
     """
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
@@ -243,8 +243,6 @@ def shape_prompts(pairs: list[tuple[str, str]], per_pair: int = 1) -> tuple[list
 @dataclass
 class TextToImage:
     """The parts of a latent text-to-image model: VAE, denoiser, schedule, text tower and
-
-    Used in: chapters 05, 06
     tokenizer (what ``StableDiffusionPipeline`` holds, minus the library scheduler)."""
 
     vae: Any

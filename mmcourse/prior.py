@@ -16,6 +16,8 @@ from one image embedding per image.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -102,8 +104,6 @@ def draw(decoder: nn.Module, vae: nn.Module, schedule: NoiseSchedule, image_embe
     """DALL·E 2's second stage: images in [0, 1] (N, 3, H, W) drawn by an embedding-conditioned
     decoder (:class:`mmcourse.models.unclip.EmbeddingDecoder`) from one image embedding each,
     with DDIM and classifier-free guidance against a zero embedding, then the VAE's decoder.
-
-    Used in: chapter 05
     """
     n, dim = image_embeds.shape
     side = decoder.config.sample_size
@@ -113,3 +113,18 @@ def draw(decoder: nn.Module, vae: nn.Module, schedule: NoiseSchedule, image_embe
     z = sample(decoder, schedule, (n, decoder.config.in_channels, side, side), steps=steps, cond=cond, uncond=uncond,
                guidance=guidance, sampler="ddim", generator=torch.Generator().manual_seed(seed))
     return decode_latents(vae, z).cpu()
+
+
+@dataclass
+class UnCLIPDecoder:
+    """DALL·E 2's second stage assembled: an embedding-conditioned decoder, the VAE that decodes
+    its latents and its noise schedule (``zoo.pipeline("unclip-shapes")``).
+    """
+
+    decoder: nn.Module
+    vae: nn.Module
+    schedule: NoiseSchedule
+
+    def draw(self, image_embeds: torch.Tensor, *, steps: int = 25, guidance: float = 2.0, seed: int = 0) -> torch.Tensor:
+        """Images in [0, 1] (N, 3, H, W), one per image embedding: :func:`draw` with these parts."""
+        return draw(self.decoder, self.vae, self.schedule, image_embeds, steps=steps, guidance=guidance, seed=seed)

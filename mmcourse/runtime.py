@@ -81,10 +81,10 @@ class RunConfig:
         return d
 
 
-def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries the course teaches (missing ones are skipped)."""
+def library_versions(names: tuple[str, ...] = ("mmcourse", "torch", "transformers", "diffusers")) -> dict[str, str]:
+    """Installed versions of ``names``, by default the libraries the course teaches (missing ones are skipped)."""
     out = {}
-    for name in ("mmcourse", "torch", "transformers", "diffusers"):
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -31,7 +31,7 @@ Segment = str | torch.Tensor
 class MultimodalVocabulary:
     """Text ids, then ``<boi>`` and ``<eoi>``, then ``codebook_size`` image codes.
 
-    Used in: chapters 06, 07
+    Used in: chapter 06
     """
 
     @contract(codebook_size=Int(min=2), tokens_per_image=Int(min=1))
@@ -149,6 +149,6 @@ def unified_text_tokenizer() -> Any:
     """The word-level text tokenizer of the unified model: every word of single-object shapes
     captions, questions and answers, plus the task words ``draw`` and ``describe`` and ``:``.
 
-    Used in: chapters 06, 07
+    Used in: chapter 06
     """
     return make_tokenizer(_corpus(), extra_words=["draw : describe : answer :"])

@@ -8,6 +8,7 @@ DDPM Algorithm 2 or DDIM eq. 12), with the VAE's decoder run once at the end on 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -23,8 +24,6 @@ def images(unet: Any, schedule: NoiseSchedule, n: int, *, vae: Any = None, steps
            sampler: Sampler = "ddim", seed: int = 0) -> torch.Tensor:
     """``n`` images in [0, 1] (n, 3, H, W) from an unconditional ``UNet2DModel``: on pixels in
     [-1, 1] when ``vae`` is None, else on the VAE's scaled latents, decoded once at the end.
-
-    Used in: chapter 05
     """
     c, side = unet.config.in_channels, unet.config.sample_size
     if vae is not None and c != vae.config.latent_channels:
@@ -35,3 +34,18 @@ def images(unet: Any, schedule: NoiseSchedule, n: int, *, vae: Any = None, steps
     x = sample(unet, schedule, (n, c, side, side), steps=steps, sampler=sampler,
                generator=torch.Generator().manual_seed(seed))
     return (decode_latents(vae, x) if vae is not None else (x / 2 + 0.5).clamp(0, 1)).cpu()
+
+
+@dataclass
+class UnconditionalDiffusion:
+    """An unconditional ``UNet2DModel`` with its noise schedule, and the VAE that decodes its
+    latents (``None`` for a pixel-space model): ``zoo.pipeline("ddpm-latent-shapes")``.
+    """
+
+    unet: Any
+    schedule: NoiseSchedule
+    vae: Any = None
+
+    def images(self, n: int, *, steps: int = 50, sampler: Sampler = "ddim", seed: int = 0) -> torch.Tensor:
+        """``n`` images in [0, 1] (n, 3, H, W): :func:`images` with these parts."""
+        return images(self.unet, self.schedule, n, vae=self.vae, steps=steps, sampler=sampler, seed=seed)

@@ -9,20 +9,54 @@ mix the model is trained on, are in :mod:`mmcourse.sequences`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from .contracts import Float, Instance, Int, ListOf, Maybe, Tensor, Texts, contract
 from .data.words import QA
-from .models.vq import codes_to_image
+from .models.vq import codes_to_image, image_to_codes
 from .sampling import generate
 from .sequences import draw_prompt, read_prompt
-from .tokens import MultimodalVocabulary
+from .tokens import MultimodalVocabulary, unified_text_tokenizer
 
 _VOCAB = Instance(MultimodalVocabulary, "a tokens.MultimodalVocabulary")
 _CODES = Tensor(rank=3, kind="int", what="(batch, h, w) image codes")
 _SAMPLING = {"guidance": Float(min=0), "temperature": Maybe(Float(min=0, open_min=True)), "top_k": Maybe(Int(min=1)),
              "plausibility": Maybe(Float(min=0, max=1, open_min=True)), "seed": Int(min=0)}
+
+
+@contract(vq=Instance(torch.nn.Module, "a diffusers VQModel, e.g. zoo.load('vq-shapes')"))
+def vocabulary_for(vq: Any) -> MultimodalVocabulary:
+    """The unified vocabulary over ``vq``'s codebook: the shapes words, ``<boi>``/``<eoi>``, and
+    one id per code, ``(side / 2^(blocks - 1))^2`` codes per image (64 for ``vq-shapes``).
+    """
+    config = getattr(vq, "config", None)
+    if not all(hasattr(config, a) for a in ("num_vq_embeddings", "sample_size", "block_out_channels")):
+        raise TypeError("vq must be a diffusers VQModel (a config with num_vq_embeddings, sample_size and "
+                        f"block_out_channels), e.g. zoo.load('vq-shapes'); got {type(vq).__name__}")
+    grid = config.sample_size // 2 ** (len(config.block_out_channels) - 1)
+    return MultimodalVocabulary(unified_text_tokenizer(), config.num_vq_embeddings, grid * grid)
+
+
+@dataclass
+class UnifiedGPT:
+    """A unified decoder assembled with its vocabulary and the VQ tokenizer whose codes it reads
+    and writes (``zoo.pipeline("unified-shapes")``).
+    """
+
+    model: torch.nn.Module
+    vocab: MultimodalVocabulary
+    vq: torch.nn.Module
+
+    def draw(self, captions: Sequence[str], **sampling: Any) -> torch.Tensor:
+        """Text -> images in [0, 1] (B, 3, H, W): :func:`draw` with these parts."""
+        return draw(self.model, self.vocab, self.vq, captions, **sampling)
+
+    def read(self, images: torch.Tensor, instructions: Sequence[str], max_new_tokens: int = 12) -> list[str]:
+        """Images in [0, 1] (B, 3, H, W) -> words: :func:`read` on their codes."""
+        return read(self.model, self.vocab, image_to_codes(self.vq, images), instructions, max_new_tokens)
 
 
 @contract(vocab=_VOCAB, captions=Texts(), **_SAMPLING)
@@ -32,7 +66,7 @@ def draw(model: torch.nn.Module, vocab: MultimodalVocabulary, vq: torch.nn.Modul
     """Text -> image: sample ``tokens_per_image`` codes after ``draw : {caption} <boi>`` and
     decode them with the VQ decoder. Images in [0, 1], (B, 3, H, W).
 
-    Used in: chapters 06, 07
+    Used in: chapter 06
     """
     codes = draw_codes(model, vocab, captions, guidance=guidance, temperature=temperature, top_k=top_k,
                        plausibility=plausibility, seed=seed)

@@ -15,6 +15,9 @@ import sys
 import time
 from pathlib import Path
 
+from . import zoocmd
+from .tables import print_table
+
 
 def _grade(args: argparse.Namespace) -> int:
     from .grade import grade
@@ -117,64 +120,11 @@ def _report(changed: list[Path], check: bool, problem: str) -> int:
     return 0
 
 
-def _print_table(rows: list[dict], columns: list[str], max_width: int = 48) -> None:
-    """A plain-text table with a header; cells wider than ``max_width`` are cut with "..."."""
-    def cell(value: object) -> str:
-        text = str(value)
-        return text if len(text) <= max_width else text[: max_width - 3] + "..."
-
-    widths = {c: max(len(c), *(len(cell(r.get(c, ""))) for r in rows)) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
-    print("  ".join("-" * widths[c] for c in columns))
-    for r in rows:
-        print("  ".join(cell(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
-
-
-def _zoo(args: argparse.Namespace) -> int:
-    from .. import zoo
-
-    unknown = [n for n in args.names if n not in zoo.ENTRIES]
-    if unknown:
-        print(f"unknown zoo entr{'y' if len(unknown) == 1 else 'ies'} {unknown}; known: {sorted(zoo.ENTRIES)}",
-              file=sys.stderr)
-        return 2
-    names = args.names or sorted(zoo.ENTRIES)
-    if args.action == "list":
-        rows = [r for r in zoo.table(display=False) if r["name"] in names]
-        _print_table(rows, ["name", "chapter", "metrics", "description"])
-        return 0
-    from ..runtime import setup
-
-    cfg = setup("tiny", seed=0)
-    failed = []
-    for name in names:
-        start = time.perf_counter()
-        model, metrics = zoo.train(name, cfg=cfg)
-        seconds = time.perf_counter() - start
-        print(f"{name}: {metrics} in {seconds:.1f} s")
-        if args.action == "verify":
-            missed = zoo.within_tolerance(name, metrics)
-            for line in missed:
-                print(f"  MISSED {line}")
-            if missed:
-                failed.append(name)
-                continue
-            print("  reproduces its stored metrics within tolerance")
-        if args.save:
-            print(f"  saved to {zoo.save(name, model, metrics, seconds)}")
-        elif args.action == "verify":
-            from ..zoo.store import record_verified_hash
-
-            record_verified_hash(name)
-            print(f"  recorded source hash {zoo.source_hash(name)}")
-    return 1 if failed else 0
-
-
 def _hub(args: argparse.Namespace) -> int:
     from .. import hub
 
     rows = hub.table(args.chapter, display=False)
-    _print_table(rows, list(rows[0]))
+    print_table(rows, list(rows[0]))
     return 0
 
 
@@ -182,7 +132,7 @@ def _standin_hub(args: argparse.Namespace) -> int:
     from ..hub import standin
 
     held = standin.write(args.directory, args.names or None)
-    _print_table([{"repo id": k, "stand-in": v} for k, v in held.items()], ["repo id", "stand-in"], 80)
+    print_table([{"repo id": k, "stand-in": v} for k, v in held.items()], ["repo id", "stand-in"], 80)
     env = " ".join(f"{k}={v}" for k, v in standin.environment(args.directory).items())
     print(f"\nrun the full profile against it:\n  {env} jupyter lab")
     return 0
@@ -204,11 +154,11 @@ def _smoke(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ..evaluation import EVALUATORS, evaluate, report_table, save_report
+    from ..evaluation import MODELS, evaluate, report_table, save_report
 
-    unknown = [n for n in args.names if n not in EVALUATORS]
+    unknown = [n for n in args.names if n not in MODELS]
     if unknown:
-        print(f"unknown model name(s) {unknown}; known: {', '.join(EVALUATORS)}", file=sys.stderr)
+        print(f"unknown model name(s) {unknown}; known: {', '.join(MODELS)}", file=sys.stderr)
         return 2
     report = evaluate(args.names or None, resamples=args.resamples, seed=args.seed)
     json_path, md_path = save_report(report, args.out)
@@ -255,13 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     rl.add_argument("--root", default=".", help="the course's folder (where exercises/ is)")
     rl.set_defaults(func=_release)
 
-    z = sub.add_parser("zoo", help="list, retrain or verify the tiny trained models")
-    z.add_argument("action", nargs="?", default="list", choices=["list", "train", "verify"],
-                   help="list (default): name, chapter, metrics; train: rerun recipes; "
-                        "verify: rerun and check the stored metrics reproduce")
-    z.add_argument("names", nargs="*", help="entries (default: all)")
-    z.add_argument("--save", action="store_true", help="write the retrained checkpoint into the package")
-    z.set_defaults(func=_zoo)
+    zoocmd.add_parser(sub)
 
     h = sub.add_parser("hub", help="the registry of real checkpoints used by the full profile")
     h.add_argument("--chapter", help="only this chapter's models, e.g. 03")

@@ -11,7 +11,7 @@
 from . import real, shapes
 from .batches import Batches
 from .shapes import make_pope, make_qa, make_shapes, scene
-from .vocabulary import COLORS, HOLDOUT_PAIRS, PAIR_NAMES, SHAPES, correct_articles
+from .vocabulary import COLORS, HOLDOUT_PAIRS, PAIR_NAMES, SEEN_PAIRS, SHAPES, correct_articles
 
-__all__ = ["COLORS", "HOLDOUT_PAIRS", "PAIR_NAMES", "SHAPES", "Batches", "correct_articles", "make_pope", "make_qa",
+__all__ = ["COLORS", "HOLDOUT_PAIRS", "PAIR_NAMES", "SEEN_PAIRS", "SHAPES", "Batches", "correct_articles", "make_pope", "make_qa",
            "make_shapes", "real", "scene", "shapes"]

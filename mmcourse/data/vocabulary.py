@@ -32,6 +32,9 @@ HOLDOUT_PAIRS: tuple[tuple[str, str], ...] = (
     ("orange", "triangle"),
 )
 
+#: The 24 colour-shape pairs that ``split="train"`` shows: every pair but the held-out ones.
+SEEN_PAIRS: tuple[tuple[str, str], ...] = tuple((c, s) for c in COLORS for s in SHAPES if (c, s) not in HOLDOUT_PAIRS)
+
 #: The 30 colour-shape pairs as class names, in label order (``color * len(SHAPES) + shape``).
 PAIR_NAMES: tuple[str, ...] = tuple(f"{c} {s}" for c in COLORS for s in SHAPES)
 

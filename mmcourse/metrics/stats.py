@@ -11,6 +11,7 @@ interval of the difference, and the share of resamples in which A does not beat 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -70,3 +71,25 @@ def paired_bootstrap(scores_a: object, scores_b: object, *, resamples: int = 100
     rng = np.random.default_rng(seed)
     p = float(np.mean([diff[rng.integers(0, len(diff), len(diff))].mean() <= 0 for _ in range(resamples)]))
     return {"difference": value, "low": low, "high": high, "p": p}
+
+
+@dataclass
+class Metric:
+    """Per-example scores and how they combine: their mean, or a corpus ``statistic`` of an
+    index array (BLEU, CIDEr, WER, Fréchet distance), so any metric gets a bootstrap interval
+    and two metrics on the same examples a paired comparison.
+    """
+
+    values: np.ndarray  # (n,) per-example scores; for corpus metrics, anything of length n
+    statistic: Callable[[np.ndarray], float] | None = None
+    higher_is_better: bool = True
+
+    def __post_init__(self) -> None:
+        self.values = np.asarray(self.values, dtype=float)
+
+    def score(self, resamples: int = 1000, seed: int = 0) -> dict[str, float]:
+        """``{value, low, high, n, higher_is_better}`` with a percentile bootstrap interval."""
+        stat = self.statistic or (lambda i: float(self.values[i].mean()))
+        value, low, high = bootstrap(len(self.values), stat, resamples=resamples, seed=seed)
+        return {"value": value, "low": low, "high": high, "n": len(self.values),
+                "higher_is_better": self.higher_is_better}

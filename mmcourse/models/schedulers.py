@@ -51,7 +51,7 @@ def make_betas(kind: ScheduleKind = "linear", timesteps: int = 1000, beta_start:
 class NoiseSchedule:
     """betas and the cumulative products abar_t that every formula here uses (float64).
 
-    Used in: chapters 05, 06
+    Used in: chapter 05
     """
 
     betas: torch.Tensor  # (T,)
@@ -69,7 +69,7 @@ class NoiseSchedule:
     def create(cls, kind: ScheduleKind = "linear", timesteps: int = 1000, **kwargs: float) -> NoiseSchedule:
         """``NoiseSchedule.create("cosine", 1000)``; keyword arguments go to :func:`make_betas`.
 
-        Used in: chapters 05, 06
+        Used in: chapter 05
         """
         return cls(make_betas(kind, timesteps, **kwargs))
 

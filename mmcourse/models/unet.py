@@ -47,6 +47,15 @@ class DenoiserConfig:
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "block_out_channels": list(self.block_out_channels)}
 
+    @classmethod
+    def from_model(cls, unet: Any) -> DenoiserConfig:
+        """The config that builds ``unet`` (a ``UNet2DConditionModel`` or ``UNet2DModel`` from
+        :func:`build_denoiser`), read back from its diffusers config."""
+        c = unet.config
+        return cls(in_channels=c.in_channels, sample_size=c.sample_size, block_out_channels=tuple(c.block_out_channels),
+                   layers_per_block=c.layers_per_block, cross_attention_dim=c.get("cross_attention_dim"),
+                   attention_head_dim=c.attention_head_dim, norm_num_groups=c.norm_num_groups)
+
 
 @contract(config=Instance(DenoiserConfig, "a DenoiserConfig"))
 def build_denoiser(config: DenoiserConfig) -> Any:

@@ -48,6 +48,12 @@ class UnifiedConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_model(cls, model: Any) -> UnifiedConfig:
+        """The config that builds ``model`` (a ``LlamaForCausalLM`` from :func:`build_unified`)."""
+        c = model.config
+        return cls(**{name: getattr(c, name) for name in cls.__dataclass_fields__})
+
 
 @contract(config=Instance(UnifiedConfig, "a UnifiedConfig"))
 def build_unified(config: UnifiedConfig) -> Any:

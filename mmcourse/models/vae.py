@@ -58,6 +58,14 @@ class VAEConfig:
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "block_out_channels": list(self.block_out_channels)}
 
+    @classmethod
+    def from_model(cls, vae: Any) -> VAEConfig:
+        """The config that builds ``vae`` (an ``AutoencoderKL`` from :func:`build_vae`), read back from its config."""
+        c = vae.config
+        return cls(block_out_channels=tuple(c.block_out_channels), latent_channels=c.latent_channels,
+                   image_size=c.sample_size, layers_per_block=c.layers_per_block, norm_num_groups=c.norm_num_groups,
+                   scaling_factor=c.scaling_factor)
+
 
 @contract(config=Instance(VAEConfig, "a VAEConfig"))
 def build_vae(config: VAEConfig) -> Any:

@@ -73,6 +73,15 @@ class VQConfig:
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "block_out_channels": list(self.block_out_channels)}
 
+    @classmethod
+    def from_model(cls, vq: Any, beta: float = 0.25) -> VQConfig:
+        """The config that builds ``vq`` (a ``VQModel`` from :func:`build_vq`), read back from its
+        config; ``beta`` (a training weight) is not stored in the model."""
+        c = vq.config
+        return cls(block_out_channels=tuple(c.block_out_channels), codebook_size=c.num_vq_embeddings,
+                   code_dim=c.vq_embed_dim, image_size=c.sample_size, layers_per_block=c.layers_per_block,
+                   norm_num_groups=c.norm_num_groups, beta=beta)
+
 
 @contract(config=Instance(VQConfig, "a VQConfig"))
 def build_vq(config: VQConfig) -> Any:

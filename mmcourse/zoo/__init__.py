@@ -1,28 +1,33 @@
 """The tiny model zoo: small checkpoints trained on the course data, shipped in the package.
 
->>> model = zoo.load("shapes-cnn")      # trained weights, eval mode
+>>> model = zoo.load("shapes-cnn")          # trained weights, eval mode
+>>> ldm = zoo.pipeline("ldm-shapes")        # assembled for use: a TextToImage
 >>> model, metrics = zoo.train("shapes-cnn")
 
 Entries register themselves per chapter in ``zoo/entries/``; ``zoo/<name>/`` holds the
-weights and ``meta.json``. ``make test`` fails when an entry's code changed since its
-weights were trained (a stale hash) and retrains the cheap entries; ``make verify-zoo``
-retrains all of them and checks their metrics reproduce.
+weights, ``probe.safetensors`` (fixed inputs and the shipped model's outputs) and
+``meta.json``. Whether shipped weights are still what the code would train is judged by
+behaviour: ``python -m mmcourse zoo probe`` replays each recipe, shrunk, at the commit that
+trained it and at the working tree and compares the two bit for bit (:mod:`.replay`);
+``make verify-zoo`` retrains and checks the stored metrics reproduce.
 """
 
 from . import entries  # noqa: F401  (registers every entry)
-from .registry import ENTRIES, ZOO_DIR, ZooEntry, source_hash
+from .registry import ENTRIES, ZOO_DIR, ZooEntry
 from .store import (
            MAX_BYTES,
            entry,
-           is_cheap,
            load,
            meta,
+           needs_replay,
+           pipeline,
+           record_current,
+           reproduce,
            save,
-           stale,
            table,
            train,
            within_tolerance,
 )
 
-__all__ = ["ENTRIES", "MAX_BYTES", "ZOO_DIR", "ZooEntry", "entry", "is_cheap", "load", "meta", "save",
-           "source_hash", "stale", "table", "train", "within_tolerance"]
+__all__ = ["ENTRIES", "MAX_BYTES", "ZOO_DIR", "ZooEntry", "entry", "load", "meta", "needs_replay", "pipeline",
+           "record_current", "reproduce", "save", "table", "train", "within_tolerance"]

@@ -1,8 +1,9 @@
 """Shipped checkpoints: load, inspect, train, save and verify zoo entries.
 
-Each trained entry is a folder ``mmcourse/zoo/<name>/`` with ``model.safetensors`` and
-``meta.json`` (config, recipe, metrics, tolerance, and the source hash of the code that
-trained it).
+Each trained entry is a folder ``mmcourse/zoo/<name>/`` with ``model.safetensors``,
+``probe.safetensors`` (fixed inputs and the shipped model's outputs on them) and
+``meta.json`` (config, recipe, metrics, tolerance, ``trained_at``: the commit whose code
+trained or last verified the weights, and ``trigger``: the hash of what the recipe read then).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from safetensors.torch import load_file, save_file
 from .. import viz
 from ..contracts import Choice, Instance, Maybe, contract
 from ..runtime import RunConfig, library_versions
-from .registry import ENTRIES, ZOO_DIR, ZooEntry, source_hash
+from . import probe
+from .registry import ENTRIES, ZOO_DIR, ZooEntry
+from .trigger import LIBRARIES, trigger
 
 MAX_BYTES = 2 * 2**20  # DESIGN.md §6: each checkpoint <= 2 MB
-CHEAP_SECONDS = 60.0  # entries that retrain faster than this are retrained by `make test`
 
 
 @contract(name=Choice(lambda: sorted(ENTRIES)))
@@ -79,25 +81,44 @@ def load(name: str, cfg: RunConfig | None = None) -> torch.nn.Module:
 
 
 @contract(name=Choice(lambda: sorted(ENTRIES)), cfg=Maybe(Instance(RunConfig, "the RunConfig of mmcourse.setup()")))
+def pipeline(name: str, cfg: RunConfig | None = None) -> Any:
+    """The entry's model assembled for use, with its companions: ``ldm-shapes`` as a
+    :class:`~mmcourse.diffusion.TextToImage` (schedule, VAE, text encoder and tokenizer),
+    ``unified-shapes`` as a :class:`~mmcourse.unified.UnifiedGPT` (vocabulary, VQ tokenizer),
+    ``ddpm-*-shapes`` and ``unclip-shapes`` with their schedule and VAE; the loaded model itself
+    for the entries that need nothing more (a CLIP, a VLM and a Whisper carry their tokenizers).
+
+    Used in: chapters 05, 06, 07
+    """
+    e = entry(name)
+    return e.assembler(load(name, cfg), e.recipe, cfg)
+
+
+@contract(name=Choice(lambda: sorted(ENTRIES)), cfg=Maybe(Instance(RunConfig, "the RunConfig of mmcourse.setup()")))
 def train(name: str, *, cfg: RunConfig | None = None, progress: bool = True
           ) -> tuple[torch.nn.Module, dict[str, float]]:
     """Re-run the entry's recipe from scratch; returns (model, metrics)."""
     return entry(name).train(cfg=cfg, progress=progress)
 
 
-def is_cheap(name: str) -> bool:
-    """Whether retraining ``name`` took under :data:`CHEAP_SECONDS` when it was made."""
-    return meta(name).get("train_seconds", float("inf")) < CHEAP_SECONDS
+def needs_replay(name: str) -> bool:
+    """Whether anything ``name``'s recipe reads changed since its weights were trained or last
+    replayed (the cheap trigger); :func:`mmcourse.zoo.replay.probe` then decides."""
+    return meta(name).get("trigger") != trigger(name)
 
 
-def stale(name: str) -> bool:
-    """Whether the code or data behind ``name`` changed since its weights were trained."""
-    return meta(name).get("source_hash") != source_hash(name)
+def _commit() -> str:
+    from .replay import ReplayUnavailable, head
+
+    try:
+        return head()
+    except ReplayUnavailable:
+        return "unknown"
 
 
 def save(name: str, model: torch.nn.Module, metrics: dict[str, float], seconds: float,
          directory: Path = ZOO_DIR) -> Path:
-    """Write ``model.safetensors`` + ``meta.json`` for an entry (``zoo train --save``)."""
+    """Write ``model.safetensors``, ``probe.safetensors`` and ``meta.json`` for an entry (``zoo train --save``)."""
     e = entry(name)
     folder = Path(directory) / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,6 +128,7 @@ def save(name: str, model: torch.nn.Module, metrics: dict[str, float], seconds: 
     size = (folder / "model.safetensors").stat().st_size
     if size > MAX_BYTES:
         raise ValueError(f"{name}: checkpoint is {size / 2**20:.1f} MB, over the 2 MB zoo limit")
+    probe.write(name, model, folder.parent)
     info = {
         "name": name,
         "description": e.description,
@@ -115,29 +137,47 @@ def save(name: str, model: torch.nn.Module, metrics: dict[str, float], seconds: 
         "metrics": metrics,
         "tolerance": e.tolerance,
         "train_seconds": round(seconds, 1),
-        "source_hash": source_hash(name),
-        "versions": {k: v for k, v in library_versions().items() if k == "torch"},
+        "trained_at": _commit(),
+        "trigger": trigger(name),
+        "versions": library_versions(LIBRARIES),
         "created": time.strftime("%Y-%m-%d"),
     }
     (folder / "meta.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return folder
 
 
-def record_verified_hash(name: str) -> None:
-    """After a retraining reproduced ``name``'s metrics, store the current source hash."""
+def record_current(name: str, commit: str | None) -> None:
+    """After a replay or a retraining showed the weights are current: store the trigger, and
+    ``commit`` as ``trained_at`` (``None`` keeps the old one: the working tree was not committed)."""
     path = ZOO_DIR / name / "meta.json"
     info = meta(name)
-    info["source_hash"] = source_hash(name)
+    info.pop("source_hash", None)
+    if commit is not None:
+        info["trained_at"] = commit
+    info["trigger"] = trigger(name)
+    info["versions"] = library_versions(LIBRARIES)
     path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
 
-def within_tolerance(name: str, metrics: dict[str, float]) -> list[str]:
-    """The stored metrics a retraining missed (empty when all are within tolerance).
-
-    A tolerance of ``"*"`` applies to every metric that has none of its own.
+def within_tolerance(name: str, metrics: dict[str, float], *, partial: bool = False) -> list[str]:
+    """The stored metrics that ``metrics`` (a retraining's, or with ``partial`` a re-scoring of
+    the shipped weights that gives only some of them) missed; empty when all are within the
+    entry's tolerance.
     """
-    stored = meta(name)
-    tolerance = {k: stored["tolerance"].get(k, stored["tolerance"].get("*")) for k in stored["metrics"]}
-    return [f"{k}: retrained {metrics.get(k)} vs stored {v} (tolerance {tolerance[k]})"
-            for k, v in stored["metrics"].items()
-            if k not in metrics or tolerance[k] is None or abs(metrics[k] - v) > tolerance[k]]
+    e, stored = entry(name), meta(name)["metrics"]
+    missed = []
+    for k, v in stored.items():
+        tolerance = e.tolerance_of(k)
+        if k not in metrics:
+            if not partial:
+                missed.append(f"{k}: missing from the new metrics (stored {v})")
+        elif tolerance is None or abs(metrics[k] - v) > tolerance:
+            missed.append(f"{k}: now {metrics[k]} vs stored {v} (tolerance {tolerance})")
+    return missed
+
+
+def reproduce(name: str) -> tuple[dict[str, float], list[str]]:
+    """Re-score the shipped weights with the entry's evaluator: (metrics, the stored ones they miss)."""
+    e = entry(name)
+    metrics = e.evaluator(load(name), e.recipe)
+    return metrics, within_tolerance(name, metrics, partial=True)

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 
 from ... import asr
 from ...data.spoken_digits import DIGITS, load_spoken_digits
+from ...metrics.speech import edit_distance
+from ...metrics.stats import Metric
 from ...runtime import RunConfig, seed_everything
 from ...train import fit
-from ..registry import ZooEntry, register
+from ..registry import Metrics, Recipe, ZooEntry, register
 
 
-# -- whisper-digits ---------------------------------------------------------------------
-def _build_whisper(c: dict[str, Any]) -> nn.Module:
+def _build(c: dict[str, Any]) -> nn.Module:
     return asr.tiny_whisper(asr.WordTokenizer(c["words"]), **c["model"])
 
 
-def _whisper_config(model: nn.Module) -> dict[str, Any]:
+def _config_dict(model: nn.Module) -> dict[str, Any]:
     cfg = model.config
     return {"words": model.tokenizer.words[len(asr.SPECIAL_TOKENS):],
             "model": {"d_model": cfg.d_model, "layers": cfg.encoder_layers, "heads": cfg.encoder_attention_heads,
@@ -26,10 +29,9 @@ def _whisper_config(model: nn.Module) -> dict[str, Any]:
                       "max_words": cfg.max_target_positions - len(model.tokenizer.prompt) - 2}}
 
 
-def _train_whisper(recipe: dict[str, Any], *, cfg: RunConfig | None, progress: bool
-                   ) -> tuple[nn.Module, dict[str, float]]:
+def _train(recipe: Recipe, *, cfg: RunConfig | None, progress: bool) -> tuple[nn.Module, Metrics]:
     m, t = recipe["model"], recipe["train"]
-    train_set, held = load_spoken_digits("train"), load_spoken_digits("heldout")
+    train_set = load_spoken_digits("train")
     seed_everything(t["seed"])
     model = asr.tiny_whisper(asr.WordTokenizer(DIGITS), **m)
     batches = asr.SpeechBatches(train_set.waves, train_set.texts, model.tokenizer, batch_size=t["batch_size"],
@@ -37,9 +39,33 @@ def _train_whisper(recipe: dict[str, Any], *, cfg: RunConfig | None, progress: b
                                 seed=t["seed"])
     fit(model, batches, loss_fn=asr.asr_loss, steps=t["steps"], lr=t["lr"], warmup=t["warmup"], schedule="cosine",
         weight_decay=t["weight_decay"], cfg=cfg, desc="whisper-digits", progress=progress)
-    model.cpu().eval()
-    return model, {"heldout_voice_wer": round(asr.corpus_wer(model, held, m["seconds"]), 4),
-                   "train_voice_wer": round(asr.corpus_wer(model, train_set, m["seconds"]), 4)}
+    return model.cpu().eval(), {}
+
+
+def _evaluate(model: nn.Module, recipe: Recipe) -> Metrics:
+    seconds = recipe["model"]["seconds"]
+    return {"heldout_voice_wer": round(asr.corpus_wer(model, load_spoken_digits("heldout"), seconds), 4),
+            "train_voice_wer": round(asr.corpus_wer(model, load_spoken_digits("train"), seconds), 4)}
+
+
+def _score(model: nn.Module, recipe: Recipe) -> dict[str, Metric]:
+    held = load_spoken_digits("heldout")
+    hyps = asr.transcribe(model, asr.speech_features(held.waves, recipe["model"]["seconds"]))
+    errors = np.array([edit_distance(r.split(), h.split()) for r, h in zip(held.texts, hyps)], float)
+    words = np.array([len(r.split()) for r in held.texts], float)
+    wer = Metric(errors / words, lambda i: float(errors[i].sum() / words[i].sum()), higher_is_better=False)
+    return {"WER, unseen voices": wer}
+
+
+def _probe_inputs() -> dict[str, Any]:
+    held = load_spoken_digits("heldout")
+    return {"features": asr.speech_features(held.waves[:1], 3.0), "texts": list(held.texts[:1])}
+
+
+def _probe_outputs(model: nn.Module, x: dict[str, Any]) -> dict[str, torch.Tensor]:
+    inputs, _ = asr.pack_transcripts([model.tokenizer.encode(t) for t in x["texts"]], model.tokenizer)
+    return {"decoder_input_ids": inputs,
+            "logits": model(input_features=x["features"], decoder_input_ids=inputs).logits}
 
 
 WHISPER_RECIPE = {
@@ -47,28 +73,21 @@ WHISPER_RECIPE = {
     "train": {"steps": 2500, "batch_size": 32, "lr": 2e-3, "warmup": 50, "weight_decay": 0.01,
               "speeds": [0.85, 0.92, 1.0, 1.08, 1.15], "spec_augment": True, "seed": 0},
 }
+_COMMON = dict(chapter="04", tolerance={"heldout_voice_wer": 0.03, "train_voice_wer": 0.02}, module=__name__,
+               build=_build, config_dict=_config_dict, trainer=_train, evaluator=_evaluate, scorer=_score,
+               probe_inputs=_probe_inputs, probe_outputs=_probe_outputs,
+               replay={"train.steps": 60})  # past the 50 warm-up steps
 
 register(ZooEntry(
     name="whisper-digits",
     description="tiny WhisperForConditionalGeneration transcribing spoken digit strings; tested on three "
                 "espeak-ng voices never heard in training",
-    chapter="04",
     recipe=WHISPER_RECIPE,
-    build=_build_whisper,
-    config_dict=_whisper_config,
-    run=_train_whisper,
-    tolerance={"heldout_voice_wer": 0.03, "train_voice_wer": 0.02},
-    module=__name__,
+    **_COMMON,
 ))
-
 register(ZooEntry(
     name="whisper-digits-no-specaugment",
     description="whisper-digits' recipe without SpecAugment (same steps and seed): the augmentation's control run",
-    chapter="04",
     recipe={"model": WHISPER_RECIPE["model"], "train": {**WHISPER_RECIPE["train"], "spec_augment": False}},
-    build=_build_whisper,
-    config_dict=_whisper_config,
-    run=_train_whisper,
-    tolerance={"heldout_voice_wer": 0.03, "train_voice_wer": 0.02},
-    module=__name__,
+    **_COMMON,
 ))

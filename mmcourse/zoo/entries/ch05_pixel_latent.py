@@ -17,32 +17,24 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ... import diffusion, unconditional
+from ... import diffusion
 from ...data import make_shapes
+from ...metrics.generation import FrechetReference
 from ...metrics.image import frechet_distance
-from ...models.schedulers import NoiseSchedule
+from ...metrics.stats import Metric
 from ...models.unet import DenoiserConfig, build_denoiser
 from ...runtime import RunConfig, seed_everything
-from ...train import fit
-from ..registry import ZooEntry, register
+from ...unconditional import UnconditionalDiffusion
+from ..registry import Metrics, Recipe, ZooEntry, register
 from ..store import load
+from ._diffusion import frechet_metric, schedule, train_denoiser
+
+#: The evaluation report's samples: 128 DDIM-10 (the pixel model is slow to sample), the recipe's seeds.
+REPORT = {"samples": 128, "steps": 10}
 
 
-def _recipe(space: str) -> dict[str, Any]:
-    channels, side = (4, 8) if space == "latent" else (3, 32)
-    return {
-        "space": space,
-        "data": {"n_train": 4000, "train_seed": 0},
-        "schedule": {"kind": "linear", "timesteps": 1000},
-        "model": {"in_channels": channels, "sample_size": side, "block_out_channels": [32, 32, 32],
-                  "cross_attention_dim": None},
-        "train": {"steps": 1000, "batch_size": 64, "lr": 1e-3, "warmup": 50, "seed": 0},
-        "eval": {"samples": 256, "sampler": "ddim", "steps": 50, "seed": 0, "real_seed": 5},
-    }
-
-
-def schedule_of(recipe: dict[str, Any]) -> NoiseSchedule:
-    return NoiseSchedule.create(recipe["schedule"]["kind"], recipe["schedule"]["timesteps"])
+def _assemble(unet: Any, recipe: Recipe, cfg: RunConfig | None = None) -> UnconditionalDiffusion:
+    return UnconditionalDiffusion(unet, schedule(recipe), load("vae-shapes", cfg) if recipe["space"] == "latent" else None)
 
 
 def _flops_per_step(unet: Any) -> float:
@@ -53,11 +45,23 @@ def _flops_per_step(unet: Any) -> float:
     return counter.get_total_flops()
 
 
-def _evaluate(unet: Any, recipe: dict[str, Any], vae: Any) -> dict[str, float]:
-    e = recipe["eval"]
-    judge = load("shapes-cnn")
-    images = unconditional.images(unet, schedule_of(recipe), e["samples"], vae=vae, steps=e["steps"],
-                                            sampler=e["sampler"], seed=e["seed"])
+def _train(recipe: Recipe, *, cfg: RunConfig | None, progress: bool) -> tuple[Any, Metrics]:
+    d, t = recipe["data"], recipe["train"]
+    images = make_shapes(d["n_train"], split="train", seed=d["train_seed"]).images  # (N, 3, 32, 32) in [0, 1]
+    # 1. the training set in this entry's space: pixels in [-1, 1], or latents of unit scale
+    vae = load("vae-shapes") if recipe["space"] == "latent" else None
+    data = diffusion.encode_images(vae, images) if vae is not None else images * 2 - 1
+    seed_everything(t["seed"])
+    unet = build_denoiser(DenoiserConfig(**recipe["model"]))
+    # 2. L_simple, unconditional
+    history = train_denoiser(unet, schedule(recipe), data, train=t, cfg=cfg, progress=progress,
+                             desc=f"ddpm-{recipe['space']}-shapes")
+    return unet.cpu().eval(), {"final_loss": round(sum(history.loss[-50:]) / 50, 4)}
+
+
+def _evaluate(unet: Any, recipe: Recipe) -> Metrics:
+    e, judge = recipe["eval"], load("shapes-cnn")
+    images = _assemble(unet, recipe).images(e["samples"], steps=e["steps"], sampler=e["sampler"], seed=e["seed"])
     real = make_shapes(e["samples"], split="train", seed=e["real_seed"]).images
     with torch.no_grad():
         frechet = frechet_distance(judge.features(images), judge.features(real))
@@ -66,48 +70,51 @@ def _evaluate(unet: Any, recipe: dict[str, Any], vae: Any) -> dict[str, float]:
             "mflops_per_step": round(_flops_per_step(unet) / 1e6, 1)}
 
 
-def _train(recipe: dict[str, Any], *, cfg: RunConfig | None, progress: bool) -> tuple[Any, dict[str, float]]:
-    d, t = recipe["data"], recipe["train"]
-    images = make_shapes(d["n_train"], split="train", seed=d["train_seed"]).images  # (N, 3, 32, 32) in [0, 1]
-    # 1. the training set in this entry's space: pixels in [-1, 1], or latents of unit scale
-    vae = load("vae-shapes") if recipe["space"] == "latent" else None
-    data = diffusion.encode_images(vae, images) if vae is not None else images * 2 - 1
-    seed_everything(t["seed"])
-    unet = build_denoiser(DenoiserConfig(**recipe["model"]))
-    g = torch.Generator().manual_seed(t["seed"])
-    schedule = schedule_of(recipe)
-    # 2. L_simple, unconditional
-    history = fit(unet, lambda: data[torch.randint(0, len(data), (t["batch_size"],), generator=g)],
-                  loss_fn=lambda m, x0: diffusion.denoising_loss(m, schedule, x0), steps=t["steps"], lr=t["lr"],
-                  warmup=t["warmup"], schedule="cosine", cfg=cfg, desc=f"ddpm-{recipe['space']}-shapes",
-                  progress=progress)
-    unet.cpu().eval()
-    final_loss = sum(history.loss[-50:]) / 50
-    return unet, {"final_loss": round(final_loss, 4), **_evaluate(unet, recipe, vae)}
+def _score(model: UnconditionalDiffusion, recipe: Recipe) -> dict[str, Metric]:
+    e, judge = recipe["eval"], load("shapes-cnn")
+    images = model.images(REPORT["samples"], steps=REPORT["steps"], sampler=e["sampler"], seed=e["seed"])
+    with torch.no_grad():
+        reference = FrechetReference(judge.features(make_shapes(REPORT["samples"], split="train",
+                                                                seed=e["real_seed"]).images))
+        fake, confident = judge.features(images), judge(images).softmax(-1).amax(-1) >= 0.9
+    return {"FD-shapes": frechet_metric(fake, reference), "read with confidence": Metric(confident.numpy())}
 
 
-def _config_dict(m: Any) -> dict[str, Any]:
-    return DenoiserConfig(in_channels=m.config.in_channels, sample_size=m.config.sample_size,
-                          block_out_channels=tuple(m.config.block_out_channels),
-                          layers_per_block=m.config.layers_per_block, cross_attention_dim=None,
-                          attention_head_dim=m.config.attention_head_dim,
-                          norm_num_groups=m.config.norm_num_groups).to_dict()
+def _probe_inputs(channels: int, side: int) -> dict[str, Any]:
+    g = torch.Generator().manual_seed(1234)
+    return {"x": torch.randn(2, channels, side, side, generator=g), "timesteps": torch.tensor([10, 500])}
 
 
-#: sampling is chaotic: a last-digit difference elsewhere changes some samples
-TOLERANCE = {"final_loss": 0.01, "frechet": 8.0, "confident": 0.05, "mflops_per_step": 0.0}
+PIXEL_RECIPE = {
+    "space": "pixel",
+    "data": {"n_train": 4000, "train_seed": 0},
+    "schedule": {"kind": "linear", "timesteps": 1000},
+    "model": {"in_channels": 3, "sample_size": 32, "block_out_channels": [32, 32, 32], "cross_attention_dim": None},
+    "train": {"steps": 1000, "batch_size": 64, "lr": 1e-3, "warmup": 50, "seed": 0},
+    "eval": {"samples": 256, "sampler": "ddim", "steps": 50, "seed": 0, "real_seed": 5},
+}
+#: The same recipe on vae-shapes' 8x8x4 latents.
+LATENT_RECIPE = {**PIXEL_RECIPE, "space": "latent", "model": {**PIXEL_RECIPE["model"], "in_channels": 4, "sample_size": 8}}
 
-for _space, _what in (("pixel", "on 32x32x3 pixels"), ("latent", "on vae-shapes' 8x8x4 latents")):
+for _recipe, _what in ((PIXEL_RECIPE, "on 32x32x3 pixels"), (LATENT_RECIPE, "on vae-shapes' 8x8x4 latents")):
+    _space, _channels, _side = _recipe["space"], _recipe["model"]["in_channels"], _recipe["model"]["sample_size"]
     register(ZooEntry(
         name=f"ddpm-{_space}-shapes",
+        chapter="05",
         description=f"unconditional DDPM (UNet2DModel 32/32/32) {_what}: 1,000 steps of 64, the same budget "
                     "as its pixel/latent twin",
-        chapter="05",
-        recipe=_recipe(_space),
-        build=lambda c: build_denoiser(DenoiserConfig(**c)),
-        config_dict=_config_dict,
-        run=_train,
-        tolerance=TOLERANCE,
+        recipe=_recipe,
+        # sampling is chaotic: a last-digit difference elsewhere changes some samples
+        tolerance={"final_loss": 0.01, "frechet": 8.0, "confident": 0.05, "mflops_per_step": 0.0},
         module=__name__,
+        build=lambda c: build_denoiser(DenoiserConfig(**c)),
+        config_dict=lambda m: DenoiserConfig.from_model(m).to_dict(),
+        trainer=_train,
+        evaluator=_evaluate,
+        assembler=_assemble,
+        scorer=_score,
+        probe_inputs=lambda c=_channels, s=_side: _probe_inputs(c, s),
+        probe_outputs=lambda unet, x: {"eps": unet(x["x"], x["timesteps"]).sample},
+        replay={"data.n_train": 1000, "train.steps": 51, "eval.samples": 16, "eval.steps": 5},  # past the warm-up
         uses=("vae-shapes", "shapes-cnn") if _space == "latent" else ("shapes-cnn",),
     ))

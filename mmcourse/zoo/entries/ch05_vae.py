@@ -1,4 +1,4 @@
-"""Chapter 05's ``vae-shapes``: the autoencoder whose latent space the diffusion model works in."""
+"""Chapter 05's ``vae-shapes``: the autoencoder whose latent space the diffusion models work in."""
 
 from __future__ import annotations
 
@@ -8,57 +8,83 @@ import torch
 
 from ...data import make_shapes
 from ...metrics import predict
+from ...metrics.stats import Metric
 from ...models.vae import VAEConfig, build_vae, elbo_loss
 from ...runtime import RunConfig, seed_everything
 from ...train import fit
-from ..registry import ZooEntry, register
+from ..registry import Metrics, Recipe, ZooEntry, register
 from ..store import load
 
-
-def _vae_config(model: Any) -> dict[str, Any]:
-    c = model.config
-    return VAEConfig(block_out_channels=tuple(c.block_out_channels), latent_channels=c.latent_channels,
-                     image_size=c.sample_size, layers_per_block=c.layers_per_block,
-                     norm_num_groups=c.norm_num_groups, scaling_factor=c.scaling_factor).to_dict()
+REPORT = {"n_test": 500}  # the evaluation report's scenes (the recipe's test seed)
 
 
-def _train_vae(recipe: dict[str, Any], *, cfg: RunConfig | None, progress: bool) -> tuple[Any, dict[str, float]]:
+def _test_set(recipe: Recipe, n: int | None = None) -> Any:
+    return make_shapes(n or recipe["data"]["n_test"], seed=recipe["data"]["test_seed"])
+
+
+@torch.no_grad()
+def _reconstruct(vae: Any, images: torch.Tensor) -> tuple[Any, torch.Tensor]:
+    """The posterior of images in [0, 1], and the decoded posterior mean back in [0, 1]."""
+    posterior = vae.encode(images * 2 - 1).latent_dist  # the VAE works in [-1, 1], as Stable Diffusion's
+    return posterior, (vae.decode(posterior.mean).sample / 2 + 0.5).clamp(0, 1)
+
+
+def _train(recipe: Recipe, *, cfg: RunConfig | None, progress: bool) -> tuple[Any, Metrics]:
     d, t = recipe["data"], recipe["train"]
-    train = make_shapes(d["n_train"], seed=d["train_seed"])
-    test = make_shapes(d["n_test"], seed=d["test_seed"])
+    x = make_shapes(d["n_train"], seed=d["train_seed"]).images * 2 - 1
     seed_everything(t["seed"])
     vae = build_vae(VAEConfig(**recipe["model"]))
-    x = train.images * 2 - 1  # the VAE works in [-1, 1], as Stable Diffusion's
-    batches = lambda g=torch.Generator().manual_seed(t["seed"]): (x[torch.randint(0, len(x), (t["batch_size"],), generator=g)],)  # noqa: E731, B008
-    fit(vae, batches, loss_fn=lambda m, b: elbo_loss(m, b[0], t["beta"])[0], steps=t["steps"], lr=t["lr"],
-        schedule="cosine", cfg=cfg, desc="vae-shapes", progress=progress)
+    g = torch.Generator().manual_seed(t["seed"])
+    fit(vae, lambda: (x[torch.randint(0, len(x), (t["batch_size"],), generator=g)],),
+        loss_fn=lambda m, b: elbo_loss(m, b[0], t["beta"])[0], steps=t["steps"], lr=t["lr"], schedule="cosine",
+        cfg=cfg, desc="vae-shapes", progress=progress)
     vae.cpu().eval()
-    with torch.no_grad():
-        posterior = vae.encode(test.images * 2 - 1).latent_dist
-        recon = (vae.decode(posterior.mean).sample / 2 + 0.5).clamp(0, 1)
-        mse = float((recon - test.images).pow(2).mean())
-        kl = float(posterior.kl().mean())
-        std = float(posterior.mean.std())
-    vae.register_to_config(scaling_factor=round(1 / std, 4))  # scaled latents have unit variance
-    judge = load("shapes-cnn")
-    recon_acc = float((predict(judge, recon).argmax(1) == test.label("pair")).float().mean())
-    return vae, {"test_mse": round(mse, 5), "test_kl": round(kl, 2), "latent_std": round(std, 4),
-                 "recon_pair_accuracy": round(recon_acc, 4)}
+    posterior, _ = _reconstruct(vae, _test_set(recipe).images)
+    vae.register_to_config(scaling_factor=round(1 / float(posterior.mean.std()), 4))  # unit-variance latents
+    return vae, {}
+
+
+def _evaluate(vae: Any, recipe: Recipe) -> Metrics:
+    test = _test_set(recipe)
+    posterior, recon = _reconstruct(vae, test.images)
+    right = predict(load("shapes-cnn"), recon).argmax(1) == test.label("pair")
+    return {"test_mse": round(float((recon - test.images).pow(2).mean()), 5),
+            "test_kl": round(float(posterior.kl().mean()), 2), "latent_std": round(float(posterior.mean.std()), 4),
+            "recon_pair_accuracy": round(float(right.float().mean()), 4)}
+
+
+def _score(vae: Any, recipe: Recipe) -> dict[str, Metric]:
+    test = _test_set(recipe, REPORT["n_test"])
+    _, recon = _reconstruct(vae, test.images)
+    right = predict(load("shapes-cnn"), recon).argmax(1) == test.label("pair")
+    mse = (recon - test.images).pow(2).flatten(1).mean(1)
+    return {"reconstruction read right": Metric(right.numpy()),
+            "reconstruction MSE": Metric(mse.numpy(), higher_is_better=False)}
+
+
+def _probe_outputs(vae: Any, x: dict[str, Any]) -> dict[str, torch.Tensor]:
+    posterior, recon = _reconstruct(vae, x["images"])
+    return {"latent_mean": posterior.mean, "latent_logvar": posterior.logvar, "reconstruction": recon}
 
 
 register(ZooEntry(
     name="vae-shapes",
-    description="AutoencoderKL (3 blocks, 32x32x3 -> 8x8x4 latents) trained on shapes scenes with the beta-ELBO",
     chapter="05",
+    description="AutoencoderKL (3 blocks, 32x32x3 -> 8x8x4 latents) trained on shapes scenes with the beta-ELBO",
     recipe={
         "data": {"n_train": 12000, "n_test": 1000, "train_seed": 0, "test_seed": 1},
         "model": {"block_out_channels": [16, 32, 32], "latent_channels": 4, "image_size": 32},
         "train": {"steps": 2500, "batch_size": 64, "lr": 2e-3, "beta": 0.01, "seed": 0},
     },
-    build=lambda c: build_vae(VAEConfig(**c)),
-    config_dict=_vae_config,
-    run=_train_vae,
     tolerance={"test_mse": 0.003, "test_kl": 15.0, "latent_std": 0.1, "recon_pair_accuracy": 0.02},
     module=__name__,
+    build=lambda c: build_vae(VAEConfig(**c)),
+    config_dict=lambda m: VAEConfig.from_model(m).to_dict(),
+    trainer=_train,
+    evaluator=_evaluate,
+    scorer=_score,
+    probe_inputs=lambda: {"images": make_shapes(2, seed=1234).images},
+    probe_outputs=_probe_outputs,
+    replay={"train.steps": 30, "data.n_test": 200},
     uses=("shapes-cnn",),
 ))
