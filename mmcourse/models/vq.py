@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..contracts import Bool, Float, Instance, Int, Tensor, check_images, contract
@@ -129,7 +130,9 @@ def quantise(z: torch.Tensor, codebook: torch.Tensor, beta: float = 0.25) -> Qua
     """
     # 1. nearest code for every position, and its vector
     codes = nearest_codes(z, codebook)  # (B, H, W)
-    e = codebook[codes].permute(0, 3, 1, 2)  # (B, D, H, W)
+    # a lookup whose backward is deterministic on the CPU (codebook[codes] accumulates its gradient
+    # in a thread-dependent order, so two runs with the same seed would drift apart)
+    e = F.embedding(codes, codebook).permute(0, 3, 1, 2)  # (B, D, H, W)
     # 2. eq. 3's last two terms: the codebook moves to the encoder, the encoder commits to the codebook
     codebook_loss = (e - z.detach()).pow(2).mean()
     commitment_loss = (z - e.detach()).pow(2).mean()
