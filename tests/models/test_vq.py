@@ -50,6 +50,21 @@ def test_straight_through_copies_the_gradient():
     assert torch.equal(z.grad, weights), "the decoder's gradient should reach the encoder unchanged"
 
 
+def test_the_codebook_gradient_is_the_same_on_every_run():
+    """Same inputs, same gradient, bit for bit, on two threads: codebook[codes]'s backward summed
+    in a thread-dependent order and made two vq-shapes runs with one seed part at step 1."""
+    g = torch.Generator().manual_seed(0)
+    z, codebook = torch.randn(64, 16, 8, 8, generator=g), torch.randn(128, 16, generator=g, requires_grad=True)
+    weights = torch.randn(64, 16, 8, 8, generator=g)
+    grads = []
+    for _ in range(10):
+        codebook.grad = None
+        q = quantise(z, codebook)
+        (q.codebook_loss + (q.z_q * weights).sum()).backward()
+        grads.append(codebook.grad.clone())
+    assert all(torch.equal(grads[0], g_) for g_ in grads[1:]), "the codebook gradient changed between runs"
+
+
 def test_codebook_usage_counts_perplexity_and_dead_codes():
     uniform = codebook_usage(torch.arange(8).repeat(5), 10)
     assert abs(uniform["perplexity"] - 8) < 1e-9, f"8 codes used equally: perplexity 8, got {uniform}"
