@@ -4,8 +4,8 @@ Start every notebook with ``cfg = mmcourse.setup(PROFILE, seed=SEED)``; check ex
 with ``mmcourse.check("name", your_function)``. The package is built in one-way layers
 (an import never points up a layer; ``mmcourse/layers.py`` is the list a test enforces)::
 
-    tools            _tools/ (cli, grade, runner, course, book, budgets, authoring, fullrun, smoke,
-                     classroom, judge, zoocmd)
+    tools            _tools/ (cli, zoocmd, tables, grade, runner, course, book, budgets, authoring,
+                     fullrun, smoke, classroom, exercise_index, submission, judge)
       ↓
     reports          evaluation (every zoo model scored, each number with a bootstrap interval)
       ↓

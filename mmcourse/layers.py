@@ -24,8 +24,8 @@ LAYERS: list[tuple[str, list[tuple[str, str]]]] = [
     ("assets", [("zoo/", "tiny checkpoints, an entry per model: recipe, train, score, probe, replay"),
                 ("hub/", "real checkpoints, stand-ins"), ("checks/", "exercise checks")]),
     ("reports", [("evaluation", "every zoo model scored, each number with a bootstrap interval")]),
-    ("tools", [("_tools/", "cli, grade, runner, course, book, budgets, authoring, fullrun, smoke, classroom, judge, "
-                           "zoocmd")]),
+    ("tools", [("_tools/", "cli, zoocmd, tables, grade, runner, course, book, budgets, authoring, fullrun, smoke, "
+                           "classroom, exercise_index, submission, judge")]),
 ]
 
 

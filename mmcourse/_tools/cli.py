@@ -14,6 +14,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from . import zoocmd
 from .tables import print_table
@@ -173,12 +174,8 @@ def _budgets(args: argparse.Namespace) -> int:
     return main()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m mmcourse`` and the ``mmcourse`` script."""
-    parser = argparse.ArgumentParser(prog="python -m mmcourse", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _learner_commands(sub: Any) -> None:
+    """grade, zoo, hub, evaluate."""
     g = sub.add_parser("grade", help="run exercise notebooks in a fresh kernel and score their checks")
     g.add_argument("notebooks", nargs="+", help=".ipynb files to grade")
     g.add_argument("--timeout", type=float, default=120, help="per-cell limit in seconds (default 120)")
@@ -186,6 +183,23 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--json", help="also write the scores to this JSON file")
     g.set_defaults(func=_grade)
 
+    zoocmd.add_parser(sub)
+
+    h = sub.add_parser("hub", help="the registry of real checkpoints used by the full profile")
+    h.add_argument("--chapter", help="only this chapter's models, e.g. 03")
+    h.set_defaults(func=_hub)
+
+    e = sub.add_parser("evaluate", help="score zoo models on their test sets, each number with a bootstrap "
+                                        "95%% interval; write report.json and report.md")
+    e.add_argument("names", nargs="*", help="zoo model names (default: every model with an evaluator)")
+    e.add_argument("--out", default="build/evaluation")
+    e.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    e.add_argument("--seed", type=int, default=0)
+    e.set_defaults(func=_evaluate)
+
+
+def _instructor_commands(sub: Any) -> None:
+    """grade-class, release."""
     gc = sub.add_parser("grade-class", help="instructors: grade every submission in a folder (in parallel, "
                                             "tamper-resistant) into a gradebook and feedback files")
     gc.add_argument("submissions", help="a folder with one submitted .ipynb per student (any file names)")
@@ -205,12 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     rl.add_argument("--root", default=".", help="the course's folder (where exercises/ is)")
     rl.set_defaults(func=_release)
 
-    zoocmd.add_parser(sub)
 
-    h = sub.add_parser("hub", help="the registry of real checkpoints used by the full profile")
-    h.add_argument("--chapter", help="only this chapter's models, e.g. 03")
-    h.set_defaults(func=_hub)
-
+def _maintainer_commands(sub: Any) -> None:
+    """course, book, exercises, sync, tags, standin-hub, test-full, smoke, budgets."""
     c = sub.add_parser("course", help="execute notebooks; write build/summary.md, executed copies, HTML")
     c.add_argument("notebooks", nargs="*", help="default: chapters/*.ipynb and solutions/*.ipynb")
     c.add_argument("--root", default=".")
@@ -266,16 +277,17 @@ def main(argv: list[str] | None = None) -> int:
                                                       "the stand-in hub)")
     m.set_defaults(func=_smoke)
 
-    e = sub.add_parser("evaluate", help="score zoo models on their test sets, each number with a bootstrap "
-                                        "95%% interval; write report.json and report.md")
-    e.add_argument("names", nargs="*", help="zoo model names (default: every model with an evaluator)")
-    e.add_argument("--out", default="build/evaluation")
-    e.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
-    e.add_argument("--seed", type=int, default=0)
-    e.set_defaults(func=_evaluate)
-
     b = sub.add_parser("budgets", help="time the calibration workload: this machine's speed factor")
     b.set_defaults(func=_budgets)
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m mmcourse`` and the ``mmcourse`` script."""
+    parser = argparse.ArgumentParser(prog="python -m mmcourse", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _learner_commands(sub)
+    _instructor_commands(sub)
+    _maintainer_commands(sub)
     args = parser.parse_args(argv)
     return args.func(args)
