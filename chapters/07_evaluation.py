@@ -472,8 +472,9 @@ assert wer_gap < 1e-12, f"WER and CER should equal jiwer's (gap {wer_gap:.1e})"
 viz.show_source(bootstrap)
 
 # %% [markdown]
-# `python -m mmcourse evaluate` runs every model's evaluator (`mmcourse/evaluation.py`) and writes
-# `build/evaluation/report.json` and `report.md`; here it runs in the notebook:
+# `python -m mmcourse evaluate` (`mmcourse/evaluation.py`) lets each zoo model score itself with its
+# entry's scorer (`mmcourse/zoo/entries/`: per-example scores on test sets drawn from the recipe's
+# seeds) and writes `build/evaluation/report.json` and `report.md`; here it runs in the notebook:
 
 # %%
 report = evaluation.evaluate(resamples=RESAMPLES, seed=SEED)

@@ -136,7 +136,7 @@ def _evaluation_page(root: Path, build_dir: Path) -> str:
         save_report(evaluate(), build_dir / "evaluation")
     return ("# The evaluation report\n\n"
             "Every model of the zoo scored on held-out data by `python -m mmcourse evaluate` "
-            "(`mmcourse/evaluation.py`); each number comes with a 95 % bootstrap interval over the examples, "
+            "(`mmcourse/evaluation.py`, each model scored by its zoo entry's scorer); each number comes with a 95 % bootstrap interval over the examples, "
             "and the paired comparisons resample the same examples for both models. Chapter 07 explains "
             "every metric and checks it against its reference implementation.\n\n"
             + report_md.read_text(encoding="utf-8"))

@@ -183,3 +183,13 @@ def test_replay_overrides_shrink_a_recipe_and_refuse_unknown_paths():
         apply_overrides(recipe, {"train.step": 5})
     for name in NAMES:  # every entry's overrides fit its recipe
         apply_overrides(zoo.entry(name).recipe, zoo.entry(name).replay)
+
+
+def test_save_writes_weights_probe_and_meta(tmp_path):
+    model = zoo.load("shapes-cnn")
+    folder = zoo.save("shapes-cnn", model, {"test_accuracy": 0.5}, seconds=1.0, directory=tmp_path)
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["trigger"] == trigger.trigger("shapes-cnn") and len(meta["trained_at"]) in (40, len("unknown"))
+    inputs, outputs = probe.read("shapes-cnn", tmp_path)
+    assert set(inputs) == {"images"} and set(outputs) == {"logits"}
+    assert (folder / "model.safetensors").stat().st_size <= zoo.MAX_BYTES
