@@ -40,21 +40,17 @@ def _sub(path: str, pattern: str, replacement: str, count: int = 0) -> Callable[
     return edit
 
 
-def _move_correct_articles(root: Path) -> None:
-    """Move data/vocabulary.py's correct_articles into data/words.py (its only caller there)."""
-    vocab, words, init = (root / "mmcourse/data" / f for f in ("vocabulary.py", "words.py", "__init__.py"))
-    text = vocab.read_text(encoding="utf-8")
-    start = text.index("@contract(text=Instance(str")
-    end = text.find("\n\n\n", start)
-    block = text[start:end if end > 0 else len(text)].rstrip() + "\n"
-    vocab.write_text(text[:start].rstrip() + "\n" + (text[end:] if end > 0 else ""), encoding="utf-8")
-    w = words.read_text(encoding="utf-8").replace(", correct_articles\n", "\n", 1)
-    w = w.replace("from __future__ import annotations\n",
-                  "from __future__ import annotations\n\nfrom ..contracts import Instance, contract", 1)
-    words.write_text(w.rstrip() + "\n\n\n" + block, encoding="utf-8")
-    i = init.read_text(encoding="utf-8").replace(", correct_articles\n", "\n", 1)
-    init.write_text(i.replace("from .shapes import", "from .words import correct_articles\nfrom .shapes import", 1),
-                    encoding="utf-8")
+def _move_spread(root: Path) -> None:
+    """Move unified.py's _spread (the diversity of drawn images) into metrics/image.py."""
+    unified, image = root / "mmcourse/unified.py", root / "mmcourse/metrics/image.py"
+    text = unified.read_text(encoding="utf-8")
+    start = text.index("def _spread(")
+    end = text.index("\n\n\n", start)
+    block = text[start:end].rstrip() + "\n"
+    text = text[:start] + text[end + 3:]
+    text = text.replace("from .sequences import", "from .metrics.image import _spread\nfrom .sequences import", 1)
+    unified.write_text(text, encoding="utf-8")
+    image.write_text(image.read_text(encoding="utf-8").rstrip() + "\n\n\n" + block, encoding="utf-8")
 
 
 EDITS: dict[str, tuple[str, Callable[[Path], None]]] = {
@@ -67,9 +63,9 @@ EDITS: dict[str, tuple[str, Callable[[Path], None]]] = {
                     lambda r: (r / "mmcourse/models/clip.py").open("a").write(
                         "\n\ndef _unused_helper() -> int:\n    return 0\n")),
     "ldm-description": ("ch05_ldm.py: a typo in the entry's description",
-                        _sub("mmcourse/zoo/entries/ch05_ldm.py", "text-conditional latent diffusion",
-                             "text-conditonal latent diffusion", 1)),
-    "module-move": ("correct_articles moved from data/vocabulary.py to data/words.py", _move_correct_articles),
+                        _sub("mmcourse/zoo/entries/ch05_ldm.py", 'description="text-conditional',
+                             'description="text-conditonal', 1)),
+    "module-move": ("unified.py's _spread moved to metrics/image.py", _move_spread),
     "train-docstring": ("train.py: fit's docstring edited",
                         _sub("mmcourse/train.py", r"Train ``model`` for ``steps`` optimiser steps",
                              "Train the model for ``steps`` optimiser steps", 1)),

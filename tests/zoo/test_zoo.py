@@ -1,6 +1,11 @@
 """The zoo: every entry's stored probe reproduces, every entry behaves as the code that trained
 its weights (replayed when its trigger changed), stored metrics re-score from the shipped
-weights, and each entry assembles for use. ``make verify-zoo`` retrains."""
+weights, and each entry assembles for use.
+
+No entry is retrained here. What only a whole retraining (``make verify-zoo NAME=...``) checks:
+that a full recipe run with another CPU's float kernels lands within the stored tolerances. The
+replay compares two commits on one machine; the probe and the re-scoring check the shipped
+weights, not a new run."""
 
 import fnmatch
 import json
