@@ -19,6 +19,10 @@ The recipe runs whole (data, every training stage, the evaluation) with the dott
 
 and at the end the metrics the recipe returned and a digest of the returned model's
 ``state_dict``. Floats are written with ``float.hex`` so equal means bit-for-bit equal.
+
+torch runs on one thread here (``MMCOURSE_REPLAY_THREADS``, default 1): with several, a few
+kernels sum in an order that depends on which thread finishes first, and a replay would then
+differ from itself; one thread each lets the two replays run side by side on two cores.
 """
 
 from __future__ import annotations
@@ -66,9 +70,10 @@ def apply_overrides(recipe: dict[str, Any], overrides: dict[str, Any]) -> dict[s
 class Recorder:
     """torch-level hooks: every optimiser step, backward call and top-level module call."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
         import torch
 
+        torch.set_num_threads(threads)
         self.torch = torch
         self.steps: list[dict[str, Any]] = []
         self.optimizers = 0  # optimisers seen so far; each is tagged with its order of first use
@@ -154,7 +159,7 @@ def _plain(value: Any) -> Any:
 
 def main(root: str, name: str, overrides_json: str, out: str) -> None:
     started = time.perf_counter()
-    recorder = Recorder()
+    recorder = Recorder(int(os.environ.get("MMCOURSE_REPLAY_THREADS", "1")))
     package = _import_package(Path(root))
     zoo = importlib.import_module("mmcourse.zoo")
     entry = zoo.ENTRIES[name]

@@ -7,7 +7,8 @@ sets, chosen so every stage boundary and periodic event such as a dead-code rest
 crossed) there and in the working tree, on this machine, with the same interpreter, and
 compares the two traces bit for bit (:mod:`mmcourse.zoo._replay_driver` records them): the
 loss, the training batch, the parameters, the learning rate and the RNG state after every
-optimiser step, then the metrics and the returned model.
+optimiser step, then the metrics and the returned model. The two replays run side by side,
+each on one thread (so that thread timing cannot reorder a sum).
 
 Equal traces mean the code trains and scores exactly as the code that made the weights: the
 entry is current, and recording that takes seconds. A difference names the first step (or
@@ -24,7 +25,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,7 +52,7 @@ class Verdict:
     equal: bool
     steps: int  # optimiser steps compared
     difference: str  # "" when equal; else where the runs part, e.g. "step 3: params differ"
-    seconds: tuple[float, float]  # the replay at the commit, at the working tree
+    seconds: tuple[float, float]  # the replay at the commit, at the working tree (run side by side)
 
     def line(self) -> str:
         then, now = self.seconds
@@ -103,19 +103,34 @@ def checkout(commit: str) -> Iterator[Path]:
 
 
 # -- traces ---------------------------------------------------------------------------
-def trace(name: str, root: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run entry ``name``'s shrunk recipe from the code under ``root`` in a fresh process; its trace."""
-    overrides = ENTRIES[name].replay if overrides is None else overrides
+def _environment(threads: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MMCOURSE_", "PYTHON"))}
-    env.update(HF_HUB_OFFLINE="1", MMCOURSE_HEADLESS="1", TQDM_DISABLE="1")
+    env.update(HF_HUB_OFFLINE="1", MMCOURSE_HEADLESS="1", TQDM_DISABLE="1", MMCOURSE_REPLAY_THREADS=str(threads),
+               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    return env
+
+
+def traces(name: str, roots: Sequence[Path], overrides: dict[str, Any] | None = None, *, threads: int = 1
+           ) -> list[dict[str, Any]]:
+    """Run entry ``name``'s shrunk recipe from the code under each of ``roots``, each in a fresh
+    process on ``threads`` threads, side by side; their traces, in order."""
+    overrides = ENTRIES[name].replay if overrides is None else overrides
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "trace.json"
-        done = subprocess.run([sys.executable, str(DRIVER), str(root), name, json.dumps(overrides), str(out)],
-                              capture_output=True, text=True, env=env, cwd=tmp, check=False)
-        if done.returncode:
-            tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-            raise RuntimeError(f"replaying {name} under {root} failed:\n{tail}")
-        return json.loads(out.read_text(encoding="utf-8"))
+        outs = [Path(tmp) / f"trace{k}.json" for k in range(len(roots))]
+        runs = [subprocess.Popen([sys.executable, str(DRIVER), str(root), name, json.dumps(overrides), str(out)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_environment(threads),
+                                 cwd=tmp) for root, out in zip(roots, outs)]
+        results = [(run, *run.communicate()) for run in runs]
+        for (run, _, err), root in zip(results, roots):
+            if run.returncode:
+                tail = "\n".join(err.strip().splitlines()[-15:])
+                raise RuntimeError(f"replaying {name} under {root} failed:\n{tail}")
+        return [json.loads(out.read_text(encoding="utf-8")) for out in outs]
+
+
+def trace(name: str, root: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One trace of entry ``name``'s shrunk recipe from the code under ``root``."""
+    return traces(name, [root], overrides)[0]
 
 
 def _floats(hexes: Sequence[str]) -> str:
@@ -153,14 +168,10 @@ def probe(names: Sequence[str], *, commits: dict[str, str], progress: bool = Tru
     for commit in dict.fromkeys(commits[n] for n in names):  # one worktree per commit
         with checkout(commit) as then_root:
             for name in (n for n in names if commits[n] == commit):
-                start = time.perf_counter()
-                then = trace(name, then_root)
-                middle = time.perf_counter()
-                now = trace(name, ROOT)
-                end = time.perf_counter()
+                then, now = traces(name, [then_root, ROOT])  # side by side, one thread each
                 difference = compare(then, now)
                 v = Verdict(name, commit, not difference, len(now["steps"]), difference,
-                            (middle - start, end - middle))
+                            (then["seconds"], now["seconds"]))
                 if progress:
                     print(v.line(), flush=True)
                 verdicts.append(v)

@@ -8,8 +8,9 @@ replayed or trained, so that ``make test`` replays just those entries:
 * the recipe (the data that says what to train, how long, with which seeds);
 * every top-level statement of every mmcourse module the entry's module imports, directly or
   not, as a multiset of syntax trees: docstrings, error messages, guard clauses, argument
-  contracts, imports and ``__all__`` are dropped, and so are an entry's ``description`` and
-  ``tolerance``; statements are sorted, so moving a function between modules changes nothing;
+  contracts, imports and ``__all__`` are dropped, and so are an entry's ``description``,
+  ``tolerance`` and ``replay`` overrides; statements are sorted, so moving a function between
+  modules changes nothing;
 * the package's data files those modules name (``spoken_digits.npz``);
 * the versions of the libraries that compute (torch, numpy, transformers, diffusers, tokenizers);
 * the weights of the zoo entries the recipe loads.
@@ -39,8 +40,8 @@ def _neutral(module: str) -> bool:
     return any(module == m or module.startswith(m + ".") for m in NEUTRAL_MODULES)
 #: Libraries whose versions can change a trained number.
 LIBRARIES = ("torch", "numpy", "transformers", "diffusers", "tokenizers")
-#: Keyword arguments of ``ZooEntry(...)`` that no training reads.
-UNREAD_FIELDS = {"description", "tolerance"}
+#: Keyword arguments of ``ZooEntry(...)`` that no training reads (the replay's overrides only shrink a copy).
+UNREAD_FIELDS = {"description", "tolerance", "replay"}
 
 
 # -- what an entry's module imports -------------------------------------------------------

@@ -198,3 +198,13 @@ def test_save_writes_weights_probe_and_meta(tmp_path):
     inputs, outputs = probe.read("shapes-cnn", tmp_path)
     assert set(inputs) == {"images"} and set(outputs) == {"logits"}
     assert (folder / "model.safetensors").stat().st_size <= zoo.MAX_BYTES
+
+
+@pytest.mark.heavy  # three short training runs in subprocesses: ~10 s
+def test_a_replay_agrees_with_itself_and_names_a_changed_learning_rate():
+    entry = zoo.entry("shapes-cnn")
+    first, second = replay.traces("shapes-cnn", [replay.ROOT, replay.ROOT])
+    assert replay.compare(first, second) == "", "two replays of the same code must agree bit for bit"
+    assert len(first["steps"]) == entry.replay["train.steps"] and first["metrics"]["test_accuracy"]
+    faster = replay.trace("shapes-cnn", replay.ROOT, {**entry.replay, "train.lr": 2 * entry.recipe["train"]["lr"]})
+    assert replay.compare(first, faster).startswith("step 1: params, lr differ (lr 0.003 then, 0.006 now)")

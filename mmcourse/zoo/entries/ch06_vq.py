@@ -103,6 +103,7 @@ register(ZooEntry(
     scorer=_score,
     probe_inputs=_probe_inputs,
     probe_outputs=_probe_outputs,
-    replay={"train.steps": 120, "data.n_test": 200},  # each run crosses two dead-code restarts (every 50 steps)
+    # each run crosses two dead-code restarts (the replay restarts every 10 steps)
+    replay={"train.steps": 25, "train.restart_every": 10, "data.n_test": 200},
     uses=("shapes-cnn",),
 ))
