@@ -26,8 +26,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 from .exercise_index import CHECK_CALL, STUB, ClassroomError, Exercises, load_exercises, recognise
 from .submission import MEMORY_LIMIT_GB, Grade, grade_submission, plan
@@ -44,8 +47,12 @@ def _submissions(folder: Path) -> list[Path]:
 def grade_class(folder: Path, out: Path, *, root: Path = Path("."), hidden: Path | None = None,
                 jobs: int | None = None, timeout: float = 60, wall_timeout: float = 300,
                 memory_gb: float = MEMORY_LIMIT_GB, chapter: str | None = None,
-                progress: bool = True) -> list[Grade]:
-    """Grade every file in ``folder``; write ``out`` (CSV), its JSON twin and ``feedback/``."""
+                progress: bool = True, on_graded: Callable[[Grade], None] | None = None) -> list[Grade]:
+    """Grade every file in ``folder``; write ``out`` (CSV), its JSON twin and ``feedback/``.
+
+    ``timeout`` limits each student cell and each check, ``wall_timeout`` a whole submission;
+    both go into the gradebook. ``on_graded(grade)`` is called as each submission finishes.
+    """
     from tqdm.auto import tqdm
 
     folder, out = Path(folder), Path(out)
@@ -66,25 +73,36 @@ def grade_class(folder: Path, out: Path, *, root: Path = Path("."), hidden: Path
             raise ClassroomError(f"--hidden {hidden}: cannot read the hidden checks ({type(err).__name__}: {err})") from err
     files = _submissions(folder)
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        futures = [pool.submit(grade_submission, p, exercises, hidden=hidden_source, timeout=timeout,
-                               wall_timeout=wall_timeout, memory_gb=memory_gb) for p in files]
-        grades = [f.result() for f in tqdm(futures, desc="grading", unit="submission", disable=not progress)]
+        futures = {pool.submit(grade_submission, p, exercises, hidden=hidden_source, timeout=timeout,
+                               wall_timeout=wall_timeout, memory_gb=memory_gb): p for p in files}
+        done: dict[Path, Grade] = {}
+        # as each finishes: one student's endless loop holds up no one else's line
+        for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="submission",
+                           disable=not progress):
+            done[futures[future]] = future.result()
+            if on_graded is not None:
+                on_graded(done[futures[future]])
+        grades = [done[p] for p in files]
     for g in grades:
         if chapter is not None and g.chapter not in (None, chapter):
             g.flags.append(f"this is chapter {g.chapter}'s notebook; chapter {chapter} was assigned")
-    write_gradebook(grades, out)
+    write_gradebook(grades, out, limits={"limit per cell and check (s)": timeout, "limit per submission (s)": wall_timeout})
     return grades
 
 
-def write_gradebook(grades: list[Grade], out: Path) -> None:
+def write_gradebook(grades: list[Grade], out: Path, limits: dict[str, float] | None = None) -> None:
+    """``out`` (CSV) and its JSON twin, a row per submission: ``passed`` of ``total`` checks count
+    (public and every hidden test pass, trusted), ``public passed``, ``hidden passed`` of ``hidden
+    total``, each check's results, the time limits, flags and errors; and ``feedback/STUDENT.md``."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    rows = [g.row() for g in grades]
+    rows = [{**g.row(), **(limits or {})} for g in grades]
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with out.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    out.with_suffix(".json").write_text(json.dumps([{**g.row(), "results": g.results} for g in grades], indent=1))
+    out.with_suffix(".json").write_text(json.dumps([{**row, "results": g.results} for row, g in zip(rows, grades)],
+                                                   indent=1))
     feedback = out.parent / "feedback"
     feedback.mkdir(exist_ok=True)
     for g in grades:
@@ -95,23 +113,45 @@ ICON = {"pass": "✅ pass", "fail": "❌ fail", "todo": "✏️ not implemented"
         "timeout": "⏱️ timed out", "not run": "⛔ not run"}
 
 
+def _why_not_counted(r: dict[str, Any]) -> str:
+    """Why a check whose public test passed still counts 0 (empty when it counts)."""
+    if r["public"] != "pass" or Grade.counts(r):
+        return ""
+    if not r["trusted"]:
+        return ("not counted: a cell of yours before it changed the course's code (or printed a second result), "
+                "so this result cannot be trusted")
+    return "not counted: a test your instructor added failed"
+
+
 def feedback_text(g: Grade) -> str:
-    """What the student sees: the public checks with their hints, hidden checks as pass/fail."""
-    lines = [f"# Feedback for {g.student}", "", f"Chapter {g.chapter or '?'}: {g.passed}/{g.total} checks passed.", ""]
+    """What the student sees: the public checks with their hints, hidden checks as pass/fail,
+    and why a check that passed does not count when it does not."""
+    lines = [f"# Feedback for {g.student}", "", f"Chapter {g.chapter or '?'}: {g.passed}/{g.total} checks count "
+             "(a check counts when its test and your instructor's tests of it pass).", ""]
     if g.results:
         lines += ["| check | result | hidden tests | hint |", "|---|---|---|---|"]
         for name, r in g.results.items():
-            hint = r["message"].replace("|", "\\|").replace("\n", " ")[:300] if r["public"] != "pass" else ""
-            lines.append(f"| {name} | {ICON.get(r['public'], r['public'])} | {ICON.get(r.get('hidden', ''), '—')} "
-                         f"| {hint} |")
+            hint = r["message"] if r["public"] != "pass" else _why_not_counted(r)
+            hint = hint.replace("|", "\\|").replace("\n", " ")[:300]
+            hidden = ", ".join(ICON.get(h, h) for h in r.get("hidden_results", [])) or "—"
+            lines.append(f"| {name} | {ICON.get(r['public'], r['public'])} | {hidden} | {hint} |")
     lines += [f"* {e}" for e in g.errors] + [f"* flagged for your instructor: {f}" for f in g.flags]
     return "\n".join(lines) + "\n"
 
 
 def release(chapters: list[str], out: Path, *, root: Path = Path("."),
             repo: str = "mmcourse/mmcourse", branch: str = "main") -> list[Path]:
-    """Copy the chapters' exercise notebooks into ``out`` with a README of Colab links."""
-    exercises = load_exercises(Path(root))
+    """Write the chapters' exercise notebooks into ``out`` with a README of Colab links.
+
+    The notebooks are generated afresh from ``solutions/`` (each solution replaced by its
+    ``raise NotImplementedError``), never copied from ``exercises/``: an instructor who tried
+    the exercises in this checkout would otherwise hand the class their own answers. Edited
+    copies in ``exercises/`` are named on stderr and left out.
+    """
+    from .authoring import exercise_source, notebook_json
+
+    root = Path(root)
+    exercises = load_exercises(root)
     unknown = [c for c in chapters if c not in exercises]
     if unknown:
         raise ClassroomError(f"--chapters {unknown}: no such chapter with exercises; known: {sorted(exercises)}")
@@ -120,7 +160,15 @@ def release(chapters: list[str], out: Path, *, root: Path = Path("."),
     written, links = [], []
     for ch in chapters:
         src = exercises[ch].path
-        nb = json.loads(src.read_text(encoding="utf-8"))
+        solution = root / "solutions" / src.with_suffix(".py").name
+        if not solution.exists():
+            raise ClassroomError(f"no {solution} to generate chapter {ch}'s exercises from (release needs the "
+                                 "course's solutions/ folder)")
+        pristine = notebook_json(src.with_suffix(".py"), exercise_source(solution))
+        if src.read_text(encoding="utf-8") != pristine:
+            print(f"release: {src} holds edits (your answers?); released the pristine notebook generated from "
+                  f"{solution} instead", file=sys.stderr)
+        nb = json.loads(pristine)
         nb.setdefault("metadata", {}).setdefault("mmcourse", {})["chapter"] = ch  # so grading recognises it
         target = out / src.name
         target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -29,6 +29,13 @@ def _grade(args: argparse.Namespace) -> int:
     return code
 
 
+def _grade_line(g: Any) -> str:
+    flag = "  [flagged]" if g.flags else ""
+    hidden = f" (hidden tests {g.hidden_passed}/{g.hidden_total})" if g.hidden_total else ""
+    return (f"{g.student:24s} chapter {g.chapter or '?':3s} {g.passed}/{g.total}{hidden}{flag}"
+            + (f"  ({g.errors[0][:70]})" if g.errors else ""))
+
+
 def _grade_class(args: argparse.Namespace) -> int:
     from .classroom import ClassroomError, grade_class
 
@@ -36,16 +43,14 @@ def _grade_class(args: argparse.Namespace) -> int:
     try:
         grades = grade_class(Path(args.submissions), Path(args.out), root=Path(args.root),
                              hidden=Path(args.hidden) if args.hidden else None, jobs=args.jobs, timeout=args.timeout,
-                             wall_timeout=args.wall_timeout, memory_gb=args.memory_gb, chapter=args.chapter)
+                             wall_timeout=args.wall_timeout, memory_gb=args.memory_gb, chapter=args.chapter,
+                             progress=False, on_graded=lambda g: print(_grade_line(g), flush=True))
     except ClassroomError as err:
         print(f"grade-class: {err}", file=sys.stderr)
         return 2
-    for g in grades:
-        flag = "  [flagged]" if g.flags else ""
-        print(f"{g.student:24s} chapter {g.chapter or '?':3s} {g.passed}/{g.total}{flag}"
-              + (f"  ({g.errors[0][:70]})" if g.errors else ""))
     print(f"\ngraded {len(grades)} submissions in {time.perf_counter() - start:.0f} s; wrote {args.out}, "
-          f"{Path(args.out).with_suffix('.json')} and {Path(args.out).parent / 'feedback'}/")
+          f"{Path(args.out).with_suffix('.json')} and {Path(args.out).parent / 'feedback'}/ (a check counts when its "
+          "public test and each of your hidden tests pass)")
     return 0
 
 
@@ -204,11 +209,16 @@ def _instructor_commands(sub: Any) -> None:
                                             "tamper-resistant) into a gradebook and feedback files")
     gc.add_argument("submissions", help="a folder with one submitted .ipynb per student (any file names)")
     gc.add_argument("--out", default="gradebook.csv", help="the gradebook CSV (a .json twin and feedback/ go beside it)")
-    gc.add_argument("--hidden", help="a Python file of instructor-only checks: HIDDEN_CHECKS = {name: fn or [fns]}")
+    gc.add_argument("--hidden", help="a Python file of instructor-only checks: HIDDEN_CHECKS = {name: fn or [fns]}; "
+                                     "a check counts only when its public test and each of these pass")
     gc.add_argument("--chapter", help="the assigned chapter (e.g. 02): other chapters' notebooks are flagged")
     gc.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: the cores)")
-    gc.add_argument("--timeout", type=float, default=60, help="seconds per student cell and per check")
-    gc.add_argument("--wall-timeout", type=float, default=300, help="seconds per submission in all")
+    gc.add_argument("--timeout", type=float, default=60,
+                    help="the limit, in seconds, on each student cell and each check (default 60; a cell or check "
+                         "past it is stopped and reported, the rest of the submission goes on)")
+    gc.add_argument("--wall-timeout", type=float, default=300,
+                    help="the limit, in seconds, on a whole submission (default 300); the class's other "
+                         "submissions are graded meanwhile and printed as each finishes")
     gc.add_argument("--memory-gb", type=float, default=6.0, help="address-space limit per submission")
     gc.add_argument("--root", default=".", help="the course's folder (where exercises/ is)")
     gc.set_defaults(func=_grade_class)

@@ -85,7 +85,7 @@ def _run_check(fn: Callable[[Any], None], obj: Any, seconds: float) -> tuple[str
         fn(obj)
         return "pass", "passed"
     except ExerciseTimeout:
-        return "timeout", f"stopped after {seconds:g} s"
+        return "timeout", f"stopped after {seconds:g} s (the limit per cell and per check: grade-class --timeout)"
     except NotImplementedError as err:
         return "todo", f"not implemented ({err or 'NotImplementedError'})"
     except AssertionError as err:
@@ -109,6 +109,7 @@ def main() -> int:
     import torch._dynamo  # noqa: F401  (importing it re-wraps torch.manual_seed: do it before the snapshot)
 
     from ..checks import registry
+    from ..checks._util import plain_returns
 
     torch.manual_seed(0)
     namespace: dict[str, Any] = {"__name__": "__main__"}
@@ -136,7 +137,7 @@ def main() -> int:
                 exec(compile(step["source"], f"<your cell {step['cell']}>", "exec"), namespace)
                 error = ""
             except ExerciseTimeout:
-                error = f"stopped after {plan['timeout']:g} s"
+                error = f"stopped after {plan['timeout']:g} s (the limit per cell and per check: grade-class --timeout)"
             except BaseException as err:  # noqa: BLE001
                 error = f"{type(err).__name__}: {str(err)[:300]}"
                 traceback.clear_frames(err.__traceback__)
@@ -158,16 +159,19 @@ def main() -> int:
                               "message": f"`{expr}` is not defined ({type(err).__name__})",
                               "trusted": not tampered}, out)
                 continue
-            checks = [("public", public[name])] + [("hidden", fn) for fn in _as_list(hidden_checks.get(name))]
-            for kind_, fn in checks:
+            obj = plain_returns(obj)  # public and hidden checks alike see only plain values it returns
+            checks = [("public", 0, public[name])]
+            checks += [("hidden", k, fn) for k, fn in enumerate(_as_list(hidden_checks.get(name)))]
+            for kind_, index, fn in checks:
                 start = time.perf_counter()
                 status, message = _run_check(fn, obj, plan["timeout"])
                 diff = changed(before, snapshot(modules))
                 if diff and not tampered:
                     tampered = diff
                     _emit(token, {"event": "tamper", "cell": step["cell"], "changed": diff[:20]}, out)
-                _emit(token, {"event": "check", "name": name, "kind": kind_, "status": status, "message": message,
-                              "seconds": round(time.perf_counter() - start, 3), "trusted": not tampered}, out)
+                _emit(token, {"event": "check", "name": name, "kind": kind_, "index": index, "status": status,
+                              "message": message, "seconds": round(time.perf_counter() - start, 3),
+                              "trusted": not tampered}, out)
     _emit(token, {"event": "done"}, out)
     return 0
 

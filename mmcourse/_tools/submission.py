@@ -39,7 +39,12 @@ def plan(submission: dict[str, Any], exercises: Exercises) -> list[dict[str, Any
 
 @dataclass
 class Grade:
-    """The grade of one submission."""
+    """The grade of one submission.
+
+    A check *counts* (``passed``) when its public check and every hidden check the instructor
+    gave it pass, and nothing marked it untrusted; ``public_passed`` and ``hidden_passed`` /
+    ``hidden_total`` count the public and the hidden checks on their own.
+    """
 
     student: str
     path: str
@@ -49,21 +54,38 @@ class Grade:
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
 
+    @staticmethod
+    def counts(r: dict[str, Any]) -> bool:
+        return r["public"] == "pass" and all(h == "pass" for h in r.get("hidden_results", [])) and r["trusted"]
+
     @property
     def passed(self) -> int:
-        return sum(r["public"] == "pass" and r.get("hidden", "pass") == "pass" and r["trusted"]
-                   for r in self.results.values())
+        return sum(self.counts(r) for r in self.results.values())
 
     @property
     def total(self) -> int:
         return len(self.results)
 
+    @property
+    def public_passed(self) -> int:
+        return sum(r["public"] == "pass" and r["trusted"] for r in self.results.values())
+
+    @property
+    def hidden_passed(self) -> int:
+        return sum(h == "pass" and r["trusted"] for r in self.results.values() for h in r.get("hidden_results", []))
+
+    @property
+    def hidden_total(self) -> int:
+        return sum(len(r.get("hidden_results", [])) for r in self.results.values())
+
     def row(self) -> dict[str, Any]:
         return {"student": self.student, "chapter": self.chapter or "?", "passed": self.passed, "total": self.total,
-                "score": round(self.passed / self.total, 3) if self.total else 0.0, "wall_s": round(self.wall_s, 1),
+                "score": round(self.passed / self.total, 3) if self.total else 0.0,
+                "public passed": self.public_passed, "hidden passed": self.hidden_passed,
+                "hidden total": self.hidden_total, "wall_s": round(self.wall_s, 1),
                 **{f"{name} (public)": r["public"] + ("" if r["trusted"] else " (untrusted)")
                    for name, r in self.results.items()},
-                **{f"{name} (hidden)": r.get("hidden", "") for name, r in self.results.items()},
+                **{f"{name} (hidden)": " ".join(r.get("hidden_results", [])) for name, r in self.results.items()},
                 "flags": "; ".join(self.flags), "errors": "; ".join(self.errors)}
 
 
@@ -132,18 +154,19 @@ def _read_results(grade: Grade, stdout: str, token: str, code: int | None, stder
         elif rec["event"] == "cell_error":
             grade.errors.append(f"cell {rec['cell']}: {rec['error']}")
         elif rec["event"] == "check" and rec["name"] in grade.results:
-            key = (rec["name"], rec["kind"])
+            key = (rec["name"], rec["kind"], rec.get("index", 0))
             if key in seen:  # a second result for the same check: something printed a fake one
                 grade.flags.append(f"{rec['name']}: more than one result reported; untrusted")
                 grade.results[rec["name"]]["trusted"] = False
             seen.add(key)
             r = grade.results[rec["name"]]
-            r["public" if rec["kind"] == "public" else "hidden"] = rec["status"]
             r["trusted"] = r["trusted"] and rec["trusted"]
             if rec["kind"] == "public":
-                r["message"] = rec["message"]
-            else:
-                r["hidden_message"] = rec["message"]
+                r["public"], r["message"] = rec["status"], rec["message"]
+            else:  # one entry per hidden check, in the order the instructor listed them
+                r.setdefault("hidden_results", []).append(rec["status"])
+                r.setdefault("hidden_messages", []).append(rec["message"])
+                r["hidden"] = next((h for h in r["hidden_results"] if h != "pass"), "pass")
     if not done and code is not None:
         last = stderr.strip().splitlines()[-1][:200] if stderr.strip() else f"exit status {code}"
         grade.errors.append(f"the grader process ended early ({last}); checks it did not reach count as not run")

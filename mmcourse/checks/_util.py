@@ -1,8 +1,20 @@
 """Helpers shared by the check modules: calling the learner's code and reading what it
-returned, with hints that name the usual mistakes."""
+returned, with hints that name the usual mistakes.
+
+A check compares only plain values it made itself. The learner's function could return an
+object that lies about itself -- a subclass of ``float``, ``int``, ``str``, ``list``, ``dict``,
+``torch.Tensor`` or ``np.ndarray`` whose ``__sub__``, ``__eq__`` or ``__torch_function__``
+says "equal" -- so :func:`plain` copies every returned value out with the base type's own
+methods (``float.__float__``, ``list.__iter__``, a tensor viewed as ``torch.Tensor`` with
+subclass dispatch off), and refuses any other type by name. :func:`plain_returns` wraps the
+learner's function so that everything it returns goes through :func:`plain`;
+``checks.run`` and the class grader's judge hand every check (public and hidden) that wrapper,
+so no check can forget it.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,6 +33,69 @@ COMMON_ERRORS = {
 }
 
 
+#: NumPy scalar types accepted as they are (their arithmetic is NumPy's own).
+_NUMPY_SCALARS = {np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+                  np.float16, np.float32, np.float64}
+_PLAIN_SCALARS = {bool, int, float, str, complex, type(None)}
+
+
+def _refuse(value: Any, what: str, expected: str) -> None:
+    raise AssertionError(f"{what} returned a {type(value).__module__}.{type(value).__qualname__}; expected {expected}. "
+                         "Return plain Python numbers, strings, lists, tuples, dicts, torch tensors or NumPy arrays")
+
+
+def plain(value: Any, what: str = "your function", _seen: frozenset[int] = frozenset()) -> Any:
+    """``value`` as plain data the check can trust: exact built-in types, ``torch.Tensor`` and
+    ``np.ndarray``, copied out of any subclass with the base type's own methods, recursively
+    through lists, tuples and dicts. Any other type is refused with a message naming it.
+    """
+    kind = type(value)
+    if kind in _PLAIN_SCALARS or kind in _NUMPY_SCALARS or kind is torch.Tensor or kind is np.ndarray:
+        return value
+    if id(value) in _seen:
+        raise AssertionError(f"{what} returned a container that holds itself")
+    seen = _seen | {id(value)}
+    if isinstance(value, torch.Tensor):
+        if kind is torch.nn.Parameter:
+            return value
+        if getattr(kind, "__torch_dispatch__", None) is not torch.Tensor.__torch_dispatch__:
+            _refuse(value, what, "a plain torch.Tensor (this subclass computes through __torch_dispatch__)")
+        with torch._C.DisableTorchFunctionSubclass():
+            return torch.Tensor.as_subclass(value, torch.Tensor)
+    if isinstance(value, np.ndarray):
+        return np.array(value, subok=False, copy=True)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, tuple):  # a namedtuple too: its fields, in order
+        return tuple(plain(v, what, seen) for v in tuple.__iter__(value))
+    if isinstance(value, list):
+        return [plain(v, what, seen) for v in list.__iter__(value)]
+    if isinstance(value, dict):  # a Counter or defaultdict too
+        return {plain(k, what, seen): plain(v, what, seen) for k, v in dict.items(value)}
+    if isinstance(value, np.generic):
+        _refuse(value, what, "a NumPy scalar of a built-in type")
+    _refuse(value, what, "a number, a string, a list, a tuple, a dict, a torch tensor or a NumPy array")
+    return None  # unreachable
+
+
+def plain_returns(obj: Any, what: str = "your function") -> Any:
+    """``obj`` itself when it is a class (a check builds and calls its instances) or not
+    callable; otherwise a wrapper whose every return value goes through :func:`plain`."""
+    if isinstance(obj, type) or not callable(obj) or getattr(obj, "__plain_returns__", False):
+        return obj
+
+    @functools.wraps(obj)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return plain(obj(*args, **kwargs), what)
+
+    wrapper.__plain_returns__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def generator(seed: int = 0) -> torch.Generator:
     """A private RNG, so that checks never disturb the notebook's global seed."""
     return torch.Generator().manual_seed(seed)
@@ -34,7 +109,7 @@ def call(fn: Callable[..., Any], *args: Any, what: str, hints: Mapping[str, str]
     """``fn(*args, **kwargs)``; an error whose message contains a known substring becomes a
     failed check with the hint for that mistake (``hints`` first, then :data:`COMMON_ERRORS`)."""
     try:
-        return fn(*args, **kwargs)
+        return plain(fn(*args, **kwargs), what)
     except NotImplementedError:
         raise
     except (RuntimeError, TypeError, ValueError, IndexError) as err:

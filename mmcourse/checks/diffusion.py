@@ -60,9 +60,16 @@ def check_cfg(fn) -> None:
     g = generator(7)
     for w in (0.0, 1.0, 2.5, 7.0):
         u, c = torch.randn(2, 4, 8, 8, generator=g), torch.randn(2, 4, 8, 8, generator=g)
-        got = expect_tensor(call(fn, u.clone(), c.clone(), w, what=f"guide(eps_uncond, eps_cond, w={w})"),
+        u_in, c_in = u.clone(), c.clone()
+        got = expect_tensor(call(fn, u_in, c_in, w, what=f"guide(eps_uncond, eps_cond, w={w})"),
                             f"guide with w={w}", shape=tuple(u.shape))
+        assert torch.equal(u_in, u) and torch.equal(c_in, c), (
+            f"guide with w={w} changed its inputs in place (e.g. eps_cond.mul_(1 + w) or eps_cond -= ...): the "
+            "sampler reuses both predictions, so compute a new tensor")
         want = (1 + w) * c - w * u
+        if w > 0 and _close(got, c - w * (c - u)):
+            raise AssertionError(f"guide with w={w} points the wrong way: (1 + w) eps_cond - w eps_uncond moves "
+                                 "*away* from the unconditional prediction; yours moves towards it")
         assert _close(got, want), (
             f"guide with w={w} differs from (1 + w) eps_cond - w eps_uncond (largest gap {(got - want).abs().max():.3g});"
             " hint: w = 0 must give the conditional prediction itself, and w is not diffusers' guidance_scale "

@@ -17,29 +17,50 @@ from .registry import register
 _REFS = [["a red circle on the left", "a red circle"], ["a blue square and a green triangle",
                                                         "two objects a blue square and a green triangle"],
          ["three yellow stars", "yellow stars three of them"]]
+#: References whose closest length is not their shortest (the first two captions are one word short of
+#: their longer reference), and a caption far shorter than both of its references.
+_REFS_FAR = [["a red circle", "a red circle on the left side"], ["two squares", "a blue square and a green square here"],
+             ["the three small yellow stars sit in a row at the top",
+              "three yellow stars in a row at the top of the picture here"]]
+BLEU_CASES = [
+    (["a red circle on the left", "a blue square and a green triangle", "three yellow stars"], _REFS),
+    (["a red", "a blue square and a green", "three yellow stars"], _REFS),  # shorter than the references: BP < 1
+    (["a red circle a red circle on the left", "a blue square and a green triangle", "yellow stars three"], _REFS),
+    (["a a a a red circle on the left", "a blue square and a green triangle", "three yellow stars"], _REFS),
+    (["a red circle on the left", "a blue square and a green square", "three yellow stars"], _REFS_FAR),
+]
+
+
+def _brevity(cands: list[str], refs: list[list[str]], pick: str) -> float:
+    """BLEU's brevity penalty with r the sum of each caption's closest / shortest / longest reference length."""
+    c = sum(len(x.split()) for x in cands)
+    lengths = [[len(r.split()) for r in rs] for rs in refs]
+    if pick == "closest":
+        r = sum(min((abs(n - len(x.split())), n) for n in ns)[1] for x, ns in zip(cands, lengths))
+    else:
+        r = sum((min if pick == "shortest" else max)(ns) for ns in lengths)
+    return math.exp(1 - r / c) if c < r else 1.0
 
 
 @register("eval.bleu")
 def check_bleu(fn) -> None:
     """``fn(candidates, references) -> float``: corpus BLEU-4 with clipping and the brevity penalty."""
     require_callable(fn, "bleu4")
-    cases = [["a red circle on the left", "a blue square and a green triangle", "three yellow stars"],
-             ["a red", "a blue square and a green", "three yellow stars"],  # shorter than the references: BP < 1
-             ["a red circle a red circle on the left", "a blue square and a green triangle", "yellow stars three"],
-             ["a a a a red circle on the left", "a blue square and a green triangle", "three yellow stars"]]
-    for cands in cases:
-        got = expect_float(call(fn, list(cands), [list(r) for r in _REFS], what="bleu4(candidates, references)"),
+    for cands, refs in BLEU_CASES:
+        got = expect_float(call(fn, list(cands), [list(r) for r in refs], what="bleu4(candidates, references)"),
                            "bleu4(...)")
-        want = bleu(cands, _REFS)["BLEU-4"]
+        want = bleu(cands, refs)["BLEU-4"]
         if abs(got - want) < 1e-4:
             continue
-        words, closest = sum(len(c.split()) for c in cands), 0
-        for c, refs in zip(cands, _REFS):
-            closest += min((abs(len(r.split()) - len(c.split())), len(r.split())) for r in refs)[1]
-        if words < closest and abs(got - want / math.exp(1 - closest / words)) < 1e-4:
-            raise AssertionError(f"right n-gram precisions, but no brevity penalty: candidates of {words} words "
-                                 f"against {closest} reference words should be multiplied by exp(1 - r/c)")
-        mean_sentence = np.mean([bleu([c], [r])["BLEU-4"] for c, r in zip(cands, _REFS)])
+        precisions = want / _brevity(cands, refs, "closest")
+        if abs(got - precisions) < 1e-4:
+            raise AssertionError(f"right n-gram precisions, but no brevity penalty: for {cands!r} multiply by "
+                                 "exp(1 - r/c) when the candidates (c words) are shorter than the references (r)")
+        for pick in ("shortest", "longest"):
+            if abs(got - precisions * _brevity(cands, refs, pick)) < 1e-4:
+                raise AssertionError(f"you took each caption's {pick} reference length for r; BLEU takes the "
+                                     "reference whose length is closest to the caption's (on a tie, the shorter)")
+        mean_sentence = np.mean([bleu([c], [r])["BLEU-4"] for c, r in zip(cands, refs)])
         if abs(got - mean_sentence) < 1e-4:
             raise AssertionError("that is the mean of sentence BLEUs; corpus BLEU sums the n-gram counts over all "
                                  "captions first, then takes the precisions and the geometric mean")
@@ -64,27 +85,57 @@ def check_vqa_accuracy(fn) -> None:
         raise AssertionError(f"with {k} of 10 humans saying 'yes' you returned {got:.3f}, expected {want:.3f}")
 
 
+def _frechet_variants(a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
+    """The Fréchet distance computed with one usual slip each, to name the slip a learner made."""
+    a64, b64 = a.double().numpy(), b.double().numpy()
+    mean = float(((a64.mean(0) - b64.mean(0)) ** 2).sum())
+
+    def trace_term(ddof: int, factor: float, sqrt: str) -> float:
+        sa, sb = np.cov(a64, rowvar=False, ddof=ddof), np.cov(b64, rowvar=False, ddof=ddof)
+        if sqrt == "elementwise":
+            root = np.sqrt(np.abs(sa * sb))
+        else:
+            w, v = np.linalg.eig(sa @ sb)
+            root = (v * np.sqrt(w.astype(complex))) @ np.linalg.inv(v)
+        return float(np.trace(sa + sb - factor * root).real)
+
+    return {"biased": mean + trace_term(0, 2.0, "matrix"), "no factor 2": mean + trace_term(1, 1.0, "matrix"),
+            "elementwise": mean + trace_term(1, 2.0, "elementwise"), "mean only": mean,
+            "squared mean distance missing": trace_term(1, 2.0, "matrix")}
+
+
+_FRECHET_HINTS = {
+    "biased": "you divided the covariances by N; np.cov (and FID) divide by N - 1, the unbiased estimate",
+    "no factor 2": "the cross term is 2 Tr((S_a S_b)^1/2): the factor 2 is missing",
+    "elementwise": "(S_a S_b)^1/2 is a matrix square root (scipy.linalg.sqrtm or an eigendecomposition), not the "
+                   "element-wise square root",
+    "mean only": "that is only ||mu_a - mu_b||^2; add Tr(S_a + S_b - 2 (S_a S_b)^1/2)",
+    "squared mean distance missing": "the first term, ||mu_a - mu_b||^2 (squared distance of the means), is missing",
+}
+
+
 @register("eval.frechet_distance")
 def check_frechet_distance(fn) -> None:
     """``fn(features_a (N, D), features_b (M, D)) -> float``, the Fréchet distance of their Gaussians."""
     require_callable(fn, "frechet_distance")
     g = generator(7)
-    for n, m, d, shift in ((200, 150, 4, 0.5), (500, 500, 8, 0.0), (300, 400, 6, 2.0)):
+    for n, m, d, shift in ((200, 150, 4, 0.5), (500, 500, 8, 0.0), (300, 400, 6, 2.0), (40, 60, 3, 1.0)):
         a = torch.randn(n, d, generator=g) @ torch.randn(d, d, generator=g)
         b = torch.randn(m, d, generator=g) * 1.5 + shift
         got = expect_float(call(fn, a.clone(), b.clone(), what="frechet_distance(a, b)"), "frechet_distance")
         want = frechet_distance(a, b)
         if abs(got - want) <= 1e-3 * max(1.0, abs(want)):
             continue
-        mean_term = float(((a.mean(0) - b.mean(0)) ** 2).sum())
-        if abs(got - mean_term) < 1e-4:
-            raise AssertionError("that is only ||mu_a - mu_b||^2; add Tr(S_a + S_b - 2 (S_a S_b)^1/2)")
+        for slip, value in _frechet_variants(a, b).items():
+            if abs(got - value) <= 1e-3 * max(1.0, abs(value)):
+                raise AssertionError(f"for {n} and {m} samples of width {d} you returned {got:.4f}, expected "
+                                     f"{want:.4f}: {_FRECHET_HINTS[slip]}")
         raise AssertionError(f"for {n} and {m} samples of width {d} you returned {got:.4f}, expected {want:.4f}; "
-                             "hint: (S_a S_b)^1/2 is a matrix square root (scipy.linalg.sqrtm or an "
-                             "eigendecomposition), not the element-wise square root")
+                             "compute it in parts and compare: ||mu_a - mu_b||^2, Tr(S_a), Tr(S_b) with np.cov "
+                             "(divides by N - 1), and 2 Tr((S_a S_b)^1/2) with a matrix square root")
     same = torch.randn(300, 5, generator=g)
-    assert abs(expect_float(fn(same, same.clone()), "frechet_distance")) < 1e-3, (
-        "a feature set against itself should be at distance 0")
+    got = expect_float(call(fn, same, same.clone(), what="frechet_distance(a, a)"), "frechet_distance")
+    assert abs(got) < 1e-3, "a feature set against itself should be at distance 0"
 
 
 @register("eval.cider_tfidf")
@@ -109,6 +160,20 @@ def check_cider_tfidf(fn) -> None:
                                  "natural logarithms")
 
 
+def _percentile_interval(values: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
+    """The check's own 95 % percentile bootstrap interval of the mean."""
+    rng, n = np.random.default_rng(seed), len(values)
+    means = values[rng.integers(0, n, (resamples, n))].mean(1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _interval(fn, values: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
+    got = call(fn, values.copy(), resamples, seed, what=f"bootstrap_ci(values, resamples={resamples}, seed={seed})")
+    assert isinstance(got, (tuple, list)) and len(got) == 2, "return two numbers: (low, high)"
+    return expect_float(got[0], "low"), expect_float(got[1], "high")
+
+
 @register("eval.bootstrap_ci")
 def check_bootstrap_ci(fn) -> None:
     """``fn(values, resamples, seed) -> (low, high)``: the percentile interval of the mean."""
@@ -117,9 +182,7 @@ def check_bootstrap_ci(fn) -> None:
     widths = {}
     for n in (100, 1600):
         values = (rng.random(n) < 0.7).astype(float)
-        got = call(fn, values.copy(), 1000, 0, what="bootstrap_ci(values, resamples=1000, seed=0)")
-        assert isinstance(got, (tuple, list)) and len(got) == 2, "return two numbers: (low, high)"
-        low, high = expect_float(got[0], "low"), expect_float(got[1], "high")
+        low, high = _interval(fn, values, 1000, 0)
         assert low <= values.mean() <= high, f"the interval ({low:.3f}, {high:.3f}) should hold the mean {values.mean():.3f}"
         expected = 2 * 1.96 * math.sqrt(values.mean() * (1 - values.mean()) / n)
         if high - low < 1e-9:
@@ -133,6 +196,29 @@ def check_bootstrap_ci(fn) -> None:
             "2.5th and 97.5th percentiles of 1000 resampled means)")
         widths[n] = high - low
     assert widths[1600] < 0.4 * widths[100], "16x more examples should make the interval about 4x narrower"
-    constant = np.ones(50)
-    low, high = fn(constant, 200, 0)
+    # skewed scores (a time, a distance): the bootstrap interval leans right; a formula does not, nor moves with the seed
+    skewed = np.exp(rng.normal(0.0, 1.0, 60))
+    mean = skewed.mean()
+    got = [_interval(fn, skewed, 1000, seed) for seed in range(4)]
+    if len(set(got)) == 1:
+        raise AssertionError("your interval is the same for every seed: it does not resample. Draw `resamples` "
+                             "sets of n indices with np.random.default_rng(seed).integers(0, n, n) and take the "
+                             "percentiles of their means (mean +- 1.96 standard errors is a formula, not a bootstrap)")
+    ref = [_percentile_interval(skewed, 20000, 100 + seed) for seed in range(2)]
+    ref_low, ref_high = np.mean([r[0] for r in ref]), np.mean([r[1] for r in ref])
+    low, high = np.mean([g[0] for g in got]), np.mean([g[1] for g in got])
+    ratio = (high - low) / (ref_high - ref_low)
+    if abs((high - mean) / (mean - low) - 1) < 0.03 < (ref_high - mean) / (mean - ref_low) - 1:
+        raise AssertionError("your interval is symmetric around the mean, but the means of resampled skewed scores "
+                             "are not: take the 2.5th and 97.5th percentiles of the resampled means, not mean +- a "
+                             "multiple of the standard error")
+    if ratio < 0.9:
+        raise AssertionError(f"your interval is {ratio:.0%} as wide as the 95% percentile interval: take the 2.5th "
+                             "and 97.5th percentiles (the 5th and 95th give a 90% interval)")
+    assert ratio < 1.1, (f"your interval is {ratio:.0%} as wide as the 95% percentile interval: take the 2.5th and "
+                         "97.5th percentiles of the resampled means")
+    assert abs(low - ref_low) < 0.1 * (ref_high - ref_low) and abs(high - ref_high) < 0.1 * (ref_high - ref_low), (
+        f"on skewed scores (mean {mean:.3f}) your interval is ({low:.3f}, {high:.3f}); the 95% percentile bootstrap "
+        f"gives about ({ref_low:.3f}, {ref_high:.3f})")
+    low, high = _interval(fn, np.ones(50), 200, 0)
     assert abs(low - 1) < 1e-9 and abs(high - 1) < 1e-9, "values that never vary have a zero-width interval"

@@ -53,7 +53,13 @@ def check_image_ids(fn) -> None:
         side = int(vocab.tokens_per_image**0.5)
         codes = torch.randint(0, vocab.codebook_size, (side, side), generator=g)
         got = call(fn, codes.clone(), vocab.text_size, what=f"image_ids(codes, text_size={vocab.text_size})")
-        got = got.tolist() if isinstance(got, torch.Tensor) else list(got)
+        if isinstance(got, torch.Tensor):
+            raise AssertionError("image_ids returned a tensor; return a Python list of ints (e.g. "
+                                 "codes.flatten().tolist()): a document's ids are lists joined with +, and a tensor "
+                                 "would add element-wise instead")
+        assert isinstance(got, list) and all(type(i) is int for i in got), (
+            f"image_ids should return a list of Python ints; got {type(got).__name__}"
+            + (f" holding {sorted({type(i).__name__ for i in got})}" if isinstance(got, (list, tuple)) else ""))
         want = vocab.encode_image(codes)
         assert len(got) == len(want), (f"expected {len(want)} ids (<boi>, {vocab.tokens_per_image} codes, <eoi>); "
                                        f"got {len(got)}")
@@ -73,6 +79,9 @@ def check_modality_mask(fn) -> None:
         state = torch.tensor([-1, 0, N // 2, N - 1, N])
         got = expect_tensor(call(fn, vocab, state.clone(), what="allowed_ids(vocab, codes_so_far)"), "the mask",
                             shape=(5, len(vocab)))
+        assert got.dtype == torch.bool, (
+            f"the mask is {got.dtype}; return a torch.bool mask: the sampler writes logits.masked_fill(~mask, -inf), "
+            "and ~ on a 0/1 integer tensor gives -1 and -2, not the opposite mask")
         want = modality_mask(vocab, state)
         names = ["outside an image", "right after <boi>", "half-way through an image", "one code to go",
                  "with the image full"]
@@ -97,6 +106,9 @@ def check_caption_labels(fn) -> None:
         want_ids, want_labels = task_example(vocab, "caption", codes, caption)
         assert ids == want_ids, "the ids differ from <s> <boi> codes <eoi> describe : caption </s>"
         assert len(labels) == len(ids), f"one label per id: {len(labels)} labels for {len(ids)} ids"
+        if labels[:-1] == want_labels[1:] and labels != want_labels:
+            raise AssertionError("your labels are shifted by one: label i should be the id at position i, as in "
+                                 "the ids; transformers' causal LM shifts them itself when it computes the loss")
         if labels[: len(ids) - len(caption.split()) - 1] != [IGNORE_INDEX] * (len(ids) - len(caption.split()) - 1):
             raise AssertionError("the prompt (image and instruction) must be labelled -100: the model reads it, "
                                  "it does not learn to write it")
@@ -113,5 +125,8 @@ def check_guided_logits(fn) -> None:
         got = expect_tensor(call(fn, cond.clone(), uncond.clone(), w, what=f"guide_logits(cond, uncond, w={w})"),
                             f"guided logits at w={w}", shape=(3, 20))
         want = guided_logits(cond, uncond, w)
+        if w > 0 and torch.allclose(got, cond - w * (cond - uncond), atol=1e-5):
+            raise AssertionError(f"guided logits at w={w} point the wrong way: l_c + w (l_c - l_u) moves *away* from "
+                                 "the unconditional logits; yours moves towards them")
         assert torch.allclose(got, want, atol=1e-5), (
             f"guided logits at w={w} differ from l_c + w (l_c - l_u); hint: w = 0 must give the conditional logits")

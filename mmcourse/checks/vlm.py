@@ -20,19 +20,19 @@ def check_projector(cls) -> None:
     for dv, d in [(64, 128), (1024, 32)]:
         mine = cls(dv, d)
         assert isinstance(mine, torch.nn.Module), "your projector must be a torch.nn.Module"
-        n = sum(p.numel() for p in mine.parameters())
+        # torch.nn.Module's own methods, not ones the class may have redefined
+        n = sum(p.numel() for p in torch.nn.Module.parameters(mine))
         want_n = dv * d + d + d * d + d
         assert n == want_n, (f"Projector({dv}, {d}) has {n} parameters; LLaVA-1.5's mlp2x_gelu has "
                              f"{dv}x{d}+{d} + {d}x{d}+{d} = {want_n}")
         ref = Projector(dv, d)
         try:
-            ref.load_state_dict(mine.state_dict())
+            ref.load_state_dict(torch.nn.Module.state_dict(mine))
         except RuntimeError as err:
             raise AssertionError("name the layers linear_1 and linear_2 (as transformers' "
                                  "LlavaMultiModalProjector), so weights load across") from err
         x = torch.randn(2, 5, dv, generator=g)
-        out = mine(x)
-        assert tuple(out.shape) == (2, 5, d), f"(2, 5, {dv}) -> expected (2, 5, {d}); got {tuple(out.shape)}"
+        out = expect_tensor(call(mine, x, what=f"Projector({dv}, {d})(x)"), "the projector's output", shape=(2, 5, d))
         if torch.allclose(out, ref.linear_2(ref.linear_1(x)), atol=1e-5):
             raise AssertionError("no non-linearity: put a GELU between the two Linear layers")
         assert torch.allclose(out, ref(x), atol=1e-5), "expected linear_2(gelu(linear_1(x)))"

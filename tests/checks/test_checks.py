@@ -326,3 +326,203 @@ def test_each_common_mistake_gets_a_hint_that_names_it(name, mistake, hint):
     result = checks.run(name, mistake)
     assert not result.passed and result.error == "AssertionError", result
     assert hint in result.message, result.message
+
+
+# -- wrong answers that used to pass (issue 31), each now rejected with a hint naming it ----------
+def _bleu_shortest_reference(cands, refs):
+    stats = bleu_statistics(cands, refs).sum(0)
+    c, r = sum(len(x.split()) for x in cands), sum(min(len(y.split()) for y in rs) for rs in refs)
+    return float(np.prod(stats[2:6] / stats[6:10]) ** 0.25) * (math.exp(1 - r / c) if c < r else 1.0)
+
+
+def _bootstrap_90(values, resamples, seed):
+    rng = np.random.default_rng(seed)
+    means = [values[rng.integers(0, len(values), len(values))].mean() for _ in range(resamples)]
+    return tuple(float(x) for x in np.percentile(means, [5, 95]))
+
+
+def _bootstrap_normal(values, resamples, seed):  # no resampling: mean +- 1.96 standard errors
+    se = values.std(ddof=1) / math.sqrt(len(values))
+    return float(values.mean() - 1.96 * se), float(values.mean() + 1.96 * se)
+
+
+def _bootstrap_se_symmetric(values, resamples, seed):  # resamples, but only for the standard error
+    rng = np.random.default_rng(seed)
+    means = np.array([values[rng.integers(0, len(values), len(values))].mean() for _ in range(resamples)])
+    return float(values.mean() - 1.96 * means.std()), float(values.mean() + 1.96 * means.std())
+
+
+def _frechet(a, b, ddof=1, factor=2.0):
+    import scipy.linalg
+
+    a, b = a.double().numpy(), b.double().numpy()
+    sa, sb = np.cov(a, rowvar=False, ddof=ddof), np.cov(b, rowvar=False, ddof=ddof)
+    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(sa + sb - factor * scipy.linalg.sqrtm(sa @ sb).real))
+
+
+def _cfg_in_place(u, c, w):
+    c.mul_(1 + w).sub_(w * u)  # right value, but the sampler's eps_cond is gone
+    return c
+
+
+def _caption_labels_shifted(vocab, codes, caption):
+    ids, labels = task_example(vocab, "caption", codes, caption)
+    return ids, labels[1:] + [-100]
+
+
+FORMERLY_PASSING = [
+    ("eval.bleu", _bleu_shortest_reference, "shortest reference length"),
+    ("eval.bootstrap_ci", _bootstrap_90, "give a 90% interval"),
+    ("eval.bootstrap_ci", _bootstrap_normal, "it does not resample"),
+    ("eval.bootstrap_ci", _bootstrap_se_symmetric, "symmetric around the mean"),
+    ("eval.frechet_distance", lambda a, b: _frechet(a, b, ddof=0), "divided the covariances by N"),
+    ("eval.frechet_distance", lambda a, b: _frechet(a, b, factor=1.0), "the factor 2 is missing"),
+    ("diffusion.cfg", _cfg_in_place, "changed its inputs in place"),
+    ("diffusion.cfg", lambda u, c, w: c - w * (c - u), "points the wrong way"),
+    ("unified.modality_mask", lambda vocab, state: modality_mask(vocab, state).long(), "return a torch.bool mask"),
+    ("unified.image_ids", lambda codes, T: torch.tensor([T, *(codes.flatten() + T + 2).tolist(), T + 1]),
+     "return a Python list of ints"),
+    ("unified.caption_labels", _caption_labels_shifted, "shifted by one"),
+    ("unified.guided_logits", lambda c, u, w: c - w * (c - u), "point the wrong way"),
+]
+
+
+@pytest.mark.parametrize("name, mistake, hint", FORMERLY_PASSING,
+                         ids=[f"{n}-{h.split()[0]}" for n, _, h in FORMERLY_PASSING])
+def test_wrong_answers_that_used_to_pass_are_named(name, mistake, hint):
+    result = checks.run(name, mistake)
+    assert not result.passed and result.error == "AssertionError", result
+    assert hint in result.message, result.message
+
+
+# -- right answers written another way must still pass ----------------------------------------
+def _bootstrap_choice(values, resamples, seed):
+    rng = np.random.default_rng(seed)
+    means = [rng.choice(values, len(values)).mean() for _ in range(resamples)]
+    return tuple(float(x) for x in np.percentile(means, [2.5, 97.5]))
+
+
+def _bootstrap_vectorised(values, resamples, seed):
+    means = values[np.random.default_rng(seed).integers(0, len(values), (resamples, len(values)))].mean(1)
+    low, high = np.quantile(means, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def _bootstrap_torch(values, resamples, seed):
+    g, v = torch.Generator().manual_seed(seed), torch.as_tensor(values)
+    means = v[torch.randint(0, len(v), (resamples, len(v)), generator=g)].mean(1)
+    return float(means.quantile(0.025)), float(means.quantile(0.975))
+
+
+VALID_VARIANTS = [
+    ("eval.bootstrap_ci", _bootstrap_choice),
+    ("eval.bootstrap_ci", _bootstrap_vectorised),
+    ("eval.bootstrap_ci", _bootstrap_torch),
+    ("eval.frechet_distance", _frechet),
+    ("diffusion.cfg", lambda u, c, w: c + w * (c - u)),
+    ("unified.image_ids", lambda codes, T: [T] + [T + 2 + int(c) for c in codes.flatten()] + [T + 1]),
+]
+
+
+@pytest.mark.parametrize("name, variant", VALID_VARIANTS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(VALID_VARIANTS)])
+def test_right_answers_written_another_way_pass(name, variant):
+    result = checks.run(name, variant)
+    assert result.passed, result.message
+
+
+# -- values that lie about themselves score nothing -------------------------------------------
+class LyingFloat(float):
+    """Says it equals anything, and that any difference from it is zero."""
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+    def __sub__(self, other):
+        return 0.0
+
+    __rsub__ = __sub__
+
+    def __float__(self):
+        return 0.0
+
+
+class LyingInt(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+    def __sub__(self, other):
+        return 0
+
+    __rsub__ = __sub__
+
+
+class LyingTensor(torch.Tensor):
+    """A tensor that answers "equal" and "close" to every comparison."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.equal, torch.allclose, torch.Tensor.equal, torch.Tensor.allclose, torch.isclose):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+class LyingList(list):
+    def __eq__(self, other):
+        return True
+
+    def __len__(self):
+        return 999
+
+
+class LyingStr(str):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = str.__hash__
+
+
+class LyingDict(dict):
+    def __getitem__(self, key):
+        return 0.0
+
+
+def _tensor_liar(shape_from=None):
+    return lambda *args, **kwargs: torch.zeros(3).as_subclass(LyingTensor)
+
+
+LIARS = [
+    ("metrics.accuracy", lambda logits, labels: LyingFloat(0.0)),
+    ("eval.bleu", lambda c, r: LyingFloat(0.0)),
+    ("vlm.vqa_exact_match", lambda p, a: LyingFloat(0.0)),
+    ("train.count_parameters", lambda m, trainable_only=False: LyingInt(0)),
+    ("video.count_tokens", lambda t, h, w, p, tub: LyingInt(0)),
+    ("metrics.confusion_matrix", lambda p, y, c: torch.zeros(c, c, dtype=torch.long).as_subclass(LyingTensor)),
+    ("diffusion.cfg", lambda u, c, w: torch.zeros_like(c).as_subclass(LyingTensor)),
+    ("unified.guided_logits", lambda c, u, w: torch.zeros_like(c).as_subclass(LyingTensor)),
+    ("video.sample_segments", lambda n, k: LyingList([0] * k)),
+    ("vlm.chat_prompt", lambda m, g: LyingStr("")),
+    ("eval.cider_tfidf", lambda counts, df, n: LyingDict({g: 0.0 for g in counts})),
+    ("eval.bootstrap_ci", lambda v, r, seed: (LyingFloat(0.0), LyingFloat(1.0))),
+]
+
+
+@pytest.mark.parametrize("name, liar", LIARS, ids=[n for n, _ in LIARS])
+def test_values_that_lie_about_themselves_score_nothing(name, liar):
+    result = checks.run(name, liar)
+    assert not result.passed and result.error == "AssertionError", result
+
+
+def test_plain_copies_values_out_of_lying_subclasses():
+    from mmcourse.checks._util import plain
+
+    got = plain([LyingFloat(2.5), LyingInt(3), LyingStr("a"), (LyingFloat(1.0),), {LyingStr("k"): LyingInt(1)}])
+    assert got == [2.5, 3, "a", (1.0,), {"k": 1}] and [type(x) for x in got] == [float, int, str, tuple, dict]
+    t = plain(torch.ones(2).as_subclass(LyingTensor))
+    assert type(t) is torch.Tensor and not torch.equal(t, torch.zeros(2))
+    assert type(plain(LyingList([1]))) is list and len(plain(LyingList([1]))) == 1
+    with pytest.raises(AssertionError, match="returned a .*object; expected a number"):
+        plain(object(), "your function")

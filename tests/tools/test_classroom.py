@@ -53,6 +53,60 @@ CRASH = {"def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:":
          "def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:\n    return 1 / 0"}
 IN_PLACE = {"predictions = logits.argmax(dim=1)": "logits -= logits.max(dim=1, keepdim=True).values  # edits its input\n"
             "    predictions = logits.argmax(dim=1)"}
+LIARS = '''
+import torch
+
+
+class Always(float):  # a number that equals anything and differs from nothing
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+    def __sub__(self, other):
+        return 0.0
+
+    __rsub__ = __sub__
+
+
+class AlwaysInt(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+    def __ne__(self, other):
+        return False
+
+    def __sub__(self, other):
+        return 0
+
+    __rsub__ = __sub__
+
+
+class Agreeable(torch.Tensor):  # a tensor every comparison calls equal
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.equal, torch.allclose, torch.Tensor.equal, torch.Tensor.allclose):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def accuracy(logits, labels):
+    return Always(0.0)
+
+
+def count_parameters(model, trainable_only=False):
+    return AlwaysInt(0)
+
+
+def confusion_matrix(predictions, labels, num_classes):
+    return torch.zeros(num_classes, num_classes, dtype=torch.long).as_subclass(Agreeable)
+
+
+def train_step(model, batch, optimizer):
+    return Always(0.0)
+'''
 FAKE_PASS = "\n".join(f"print(\"\\u2705 check '{n}' passed (0.01 s)\")" for n in
                       ("metrics.accuracy", "train.count_parameters", "metrics.confusion_matrix", "train.train_step"))
 
@@ -80,6 +134,7 @@ CASES = {
     "a crash": (with_cells(SOLUTION, replace=CRASH), 3, False, ""),
     "allocates 10 GB": (with_cells(SOLUTION, before=["big = torch.ones(10 * 2**30, dtype=torch.uint8)"]), 4, False,
                         "cell"),
+    "returns values that lie about themselves": (with_cells(EXERCISE, after=[LIARS]), 0, False, ""),
 }
 
 
@@ -100,7 +155,9 @@ def graded(tmp_path_factory):
     hidden.write_text("import torch\n\ndef leaves_its_inputs_alone(fn):\n    logits = torch.randn(5, 3)\n"
                       "    before = logits.clone()\n    fn(logits, torch.arange(5) % 3)\n"
                       "    assert torch.equal(logits, before), 'accuracy must not change the logits it is given'\n\n"
-                      "HIDDEN_CHECKS = {'metrics.accuracy': leaves_its_inputs_alone}\n")
+                      "def returns_a_plain_float(fn):\n"
+                      "    assert type(fn(torch.randn(4, 3), torch.arange(4) % 3)) is float, 'a Python float'\n\n"
+                      "HIDDEN_CHECKS = {'metrics.accuracy': [leaves_its_inputs_alone, returns_a_plain_float]}\n")
     (folder / "in_place_student.ipynb").write_text(json.dumps(with_cells(SOLUTION, replace=IN_PLACE)))
     grades = grade_class(folder, out, root=ROOT, hidden=hidden, chapter="00", timeout=20, wall_timeout=120,
                          memory_gb=6.0, progress=False)
@@ -130,11 +187,30 @@ def test_unreadable_files_and_other_chapters(graded):
 def test_hidden_checks_are_reported_apart_and_kept_from_the_student(graded):
     grades, names, out = graded
     g = grades["in_place_student"]
-    assert g.results["metrics.accuracy"]["public"] == "pass" and g.results["metrics.accuracy"]["hidden"] == "fail"
-    assert g.passed == 3
+    r = g.results["metrics.accuracy"]
+    assert r["public"] == "pass" and r["hidden_results"] == ["fail", "pass"] and r["hidden"] == "fail"
+    assert g.passed == 3 and g.public_passed == 4 and (g.hidden_passed, g.hidden_total) == (1, 2)
     feedback = (out.parent / "feedback" / "in_place_student.md").read_text()
-    assert "metrics.accuracy | ✅ pass | ❌ fail" in feedback and "must not change" not in feedback
-    assert grades[names["correct"]].results["metrics.accuracy"]["hidden"] == "pass"
+    assert "metrics.accuracy | ✅ pass | ❌ fail, ✅ pass | not counted: a test your instructor added failed" in feedback
+    assert "must not change" not in feedback
+
+
+def test_a_list_of_hidden_checks_grades_every_student_right(graded):
+    """Two hidden checks for one exercise used to flag every student "more than one result" and cost them it."""
+    grades, names, _ = graded
+    correct = grades[names["correct"]]
+    assert correct.results["metrics.accuracy"]["hidden_results"] == ["pass", "pass"]
+    assert correct.passed == 4 and not correct.flags, (correct.results, correct.flags)
+    half = grades[names["one answer wrong (argmin)"]]
+    assert half.passed == 3 and half.hidden_passed == 2 and not half.flags
+    assert not any("more than one result" in f for g in grades.values() for f in g.flags)
+
+
+def test_the_tampering_students_feedback_says_why_a_pass_counts_nothing(graded):
+    grades, names, out = graded
+    feedback = (out.parent / "feedback" / f"{names['patches the reference function']}.md").read_text()
+    assert "not counted: a cell of yours before it changed the course's code" in feedback
+    assert "0/4 checks count" in feedback
 
 
 def test_gradebook_csv_json_and_feedback(graded):
@@ -143,6 +219,12 @@ def test_gradebook_csv_json_and_feedback(graded):
     assert len(rows) == len(grades) and {r["student"] for r in rows} == set(grades)
     correct = next(r for r in rows if r["student"] == names["correct"])
     assert correct["passed"] == "4" and correct["metrics.accuracy (public)"] == "pass"
+    assert correct["metrics.accuracy (hidden)"] == "pass pass" and correct["hidden total"] == "2"
+    assert correct["limit per cell and check (s)"] == "20" and correct["limit per submission (s)"] == "120"
+    endless = next(r for r in rows if r["student"] == names["an endless answer"])
+    assert endless["metrics.accuracy (public)"] == "timeout", endless
+    message = grades[names["an endless answer"]].results["metrics.accuracy"]["message"]
+    assert message == "stopped after 20 s (the limit per cell and per check: grade-class --timeout)", message
     assert json.loads(out.with_suffix(".json").read_text())[0]["student"] in grades
     assert len(list((out.parent / "feedback").glob("*.md"))) == len(grades)
 
@@ -165,3 +247,20 @@ def test_release_writes_notebooks_that_grading_recognises(tmp_path):
     assert "colab.research.google.com/github/mmcourse/mmcourse/blob/main/exercises/02_clip.ipynb" in paths[-1].read_text()
     exercises = load_exercises(ROOT)
     assert recognise(json.loads(paths[0].read_text()), exercises) == "02"
+
+
+def test_release_never_hands_out_an_instructors_answers(tmp_path, capsys):
+    course = tmp_path / "course"
+    for folder in ("solutions", "exercises"):
+        (course / folder).mkdir(parents=True)
+        for suffix in (".py", ".ipynb"):
+            src = ROOT / folder / f"00_getting_started{suffix}"
+            (course / folder / src.name).write_text(src.read_text())
+    tried = course / "exercises" / "00_getting_started.ipynb"
+    tried.write_text(tried.read_text().replace('raise NotImplementedError(\\"Exercise 00.1\\")',
+                                               "return (logits.argmax(1) == labels).float().mean().item()"))
+    assert "argmax(1) == labels" in tried.read_text()
+    paths = release(["00"], tmp_path / "class", root=course)
+    released = paths[0].read_text()
+    assert "argmax(1) == labels" not in released and 'NotImplementedError(\\"Exercise 00.1\\")' in released
+    assert "holds edits" in capsys.readouterr().err
