@@ -50,7 +50,10 @@ def _watched_modules() -> dict[str, Any]:
     mods = {name: mod for name, mod in sys.modules.items()
             if (name == "mmcourse" or name.startswith("mmcourse.")) and mod is not None}
     mods.update({"torch": torch, "torch.nn.functional": torch.nn.functional, "numpy": numpy,
-                 "numpy.linalg": numpy.linalg, "builtins": builtins})
+                 "numpy.linalg": numpy.linalg, "builtins": builtins,
+                 # a patched tensor method (torch.Tensor.tolist = ...) would change what every check reads
+                 "torch.Tensor": torch.Tensor, "torch._C.TensorBase": torch._C.TensorBase,
+                 "torch.nn.Module": torch.nn.Module})
     return mods
 
 
@@ -159,7 +162,8 @@ def main() -> int:
                               "message": f"`{expr}` is not defined ({type(err).__name__})",
                               "trusted": not tampered}, out)
                 continue
-            obj = plain_returns(obj)  # public and hidden checks alike see only plain values it returns
+            # public and hidden checks alike see only plain values it returns
+            obj = plain_returns(obj, models=name in registry.MODEL_CHECKS)
             checks = [("public", 0, public[name])]
             checks += [("hidden", k, fn) for k, fn in enumerate(_as_list(hidden_checks.get(name)))]
             for kind_, index, fn in checks:

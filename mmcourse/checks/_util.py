@@ -14,6 +14,7 @@ so no check can forget it.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from collections.abc import Callable, Mapping
@@ -44,26 +45,37 @@ def _refuse(value: Any, what: str, expected: str) -> None:
                          "Return plain Python numbers, strings, lists, tuples, dicts, torch tensors or NumPy arrays")
 
 
-def plain(value: Any, what: str = "your function", _seen: frozenset[int] = frozenset()) -> Any:
+def _plain_tensor(value: torch.Tensor, what: str) -> torch.Tensor:
+    kind = type(value)
+    if kind is torch.Tensor and not value.__dict__:
+        return value
+    if getattr(kind, "__torch_dispatch__", None) is not torch.Tensor.__torch_dispatch__:
+        _refuse(value, what, "a plain torch.Tensor (this subclass computes through __torch_dispatch__)")
+    # a fresh torch.Tensor over the same data and autograd graph: no subclass, no attributes set on it
+    with torch._C.DisableTorchFunctionSubclass():
+        return torch.Tensor.as_subclass(value, torch.Tensor)
+
+
+def plain(value: Any, what: str = "your function", *, models: bool = False,
+          _seen: frozenset[int] = frozenset()) -> Any:
     """``value`` as plain data the check can trust: exact built-in types, ``torch.Tensor`` and
     ``np.ndarray``, copied out of any subclass with the base type's own methods, recursively
-    through lists, tuples and dicts. Any other type is refused with a message naming it.
+    through lists, tuples and dicts. With ``models``, a ``torch.nn.Module`` that is nothing else
+    (the check then uses ``torch.nn.Module``'s own methods on it). Anything else is refused with a
+    message naming its type.
     """
     kind = type(value)
-    if kind in _PLAIN_SCALARS or kind in _NUMPY_SCALARS or kind is torch.Tensor or kind is np.ndarray:
+    if kind in _PLAIN_SCALARS or kind in _NUMPY_SCALARS:
         return value
+    if isinstance(value, torch.Tensor):
+        return _plain_tensor(value, what)
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            _refuse(value, what, "numbers, not a NumPy array of Python objects")
+        return value if kind is np.ndarray else np.array(value, subok=False, copy=True)
     if id(value) in _seen:
         raise AssertionError(f"{what} returned a container that holds itself")
     seen = _seen | {id(value)}
-    if isinstance(value, torch.Tensor):
-        if kind is torch.nn.Parameter:
-            return value
-        if getattr(kind, "__torch_dispatch__", None) is not torch.Tensor.__torch_dispatch__:
-            _refuse(value, what, "a plain torch.Tensor (this subclass computes through __torch_dispatch__)")
-        with torch._C.DisableTorchFunctionSubclass():
-            return torch.Tensor.as_subclass(value, torch.Tensor)
-    if isinstance(value, np.ndarray):
-        return np.array(value, subok=False, copy=True)
     if isinstance(value, float):
         return float.__float__(value)
     if isinstance(value, int):
@@ -71,29 +83,56 @@ def plain(value: Any, what: str = "your function", _seen: frozenset[int] = froze
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, tuple):  # a namedtuple too: its fields, in order
-        return tuple(plain(v, what, seen) for v in tuple.__iter__(value))
+        return tuple(plain(v, what, _seen=seen) for v in tuple.__iter__(value))
     if isinstance(value, list):
-        return [plain(v, what, seen) for v in list.__iter__(value)]
+        return [plain(v, what, _seen=seen) for v in list.__iter__(value)]
     if isinstance(value, dict):  # a Counter or defaultdict too
-        return {plain(k, what, seen): plain(v, what, seen) for k, v in dict.items(value)}
+        return {plain(k, what, _seen=seen): plain(v, what, _seen=seen) for k, v in dict.items(value)}
+    if models and isinstance(value, torch.nn.Module):
+        return value
     if isinstance(value, np.generic):
         _refuse(value, what, "a NumPy scalar of a built-in type")
     _refuse(value, what, "a number, a string, a list, a tuple, a dict, a torch tensor or a NumPy array")
     return None  # unreachable
 
 
-def plain_returns(obj: Any, what: str = "your function") -> Any:
+def plain_returns(obj: Any, what: str = "your function", *, models: bool = False) -> Any:
     """``obj`` itself when it is a class (a check builds and calls its instances) or not
-    callable; otherwise a wrapper whose every return value goes through :func:`plain`."""
+    callable; otherwise a wrapper whose every return value goes through :func:`plain`
+    (``models``: the exercise builds a model, which is let through)."""
     if isinstance(obj, type) or not callable(obj) or getattr(obj, "__plain_returns__", False):
         return obj
 
     @functools.wraps(obj)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return plain(obj(*args, **kwargs), what)
+        return plain(obj(*args, **kwargs), what, models=models)
 
     wrapper.__plain_returns__ = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of an argument that a function could change in place (tensors, arrays, containers)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if type(value) in (list, tuple, dict) or isinstance(value, dict):
+        return copy.deepcopy(value)
+    return None
+
+
+def _same(before: Any, after: Any) -> bool:
+    if isinstance(before, torch.Tensor):
+        return isinstance(after, torch.Tensor) and before.shape == after.shape and bool(
+            torch.equal(before, after.detach()) or (before.isnan() & after.detach().isnan()).all())
+    if isinstance(before, np.ndarray):
+        return np.array_equal(before, after, equal_nan=True)
+    if isinstance(before, (list, tuple)):
+        return type(before) is type(after) and len(before) == len(after) and all(map(_same, before, after))
+    if isinstance(before, dict):
+        return before.keys() == after.keys() and all(_same(v, after[k]) for k, v in before.items())
+    return before == after
 
 
 def generator(seed: int = 0) -> torch.Generator:
@@ -105,14 +144,18 @@ def require_callable(obj: Any, what: str) -> None:
     assert callable(obj), f"pass your {what} function itself (not its result); got {type(obj).__name__}"
 
 
-def call(fn: Callable[..., Any], *args: Any, what: str, hints: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)``; an error whose message contains a known substring becomes a
-    failed check with the hint for that mistake (``hints`` first, then :data:`COMMON_ERRORS`)."""
+def call(fn: Callable[..., Any], *args: Any, what: str, hints: Mapping[str, str] | None = None,
+         models: bool = False, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` as plain values (:func:`plain`); an error whose message contains a
+    known substring becomes a failed check with the hint for that mistake (``hints`` first, then
+    :data:`COMMON_ERRORS`), and a tensor, array or container argument the call changed in place
+    fails the check (the caller still needs it)."""
+    before = [_snapshot(a) for a in args]
     try:
-        return plain(fn(*args, **kwargs), what)
+        result = plain(fn(*args, **kwargs), what, models=models)
     except NotImplementedError:
         raise
-    except (RuntimeError, TypeError, ValueError, IndexError) as err:
+    except (RuntimeError, TypeError, ValueError, IndexError, KeyError, ArithmeticError) as err:
         message = str(err)
         for table in (hints or {}, COMMON_ERRORS):
             for needle, hint in table.items():
@@ -120,6 +163,12 @@ def call(fn: Callable[..., Any], *args: Any, what: str, hints: Mapping[str, str]
                     raise AssertionError(f"{what} raised {type(err).__name__}: {message.splitlines()[0][:120]} "
                                          f"-- hint: {hint}") from None
         raise
+    changed = [k for k, (b, a) in enumerate(zip(before, args)) if b is not None and not _same(b, a)]
+    if changed:
+        raise AssertionError(f"{what} changed its inputs in place (argument {changed[0] + 1}, e.g. with `+=`, "
+                             "`.mul_()`, `[...] =`, `.fill_diagonal_()` or `.pop()`): the caller still needs them; "
+                             "compute a new tensor or list instead")
+    return result
 
 
 def _returned(value: Any, what: str) -> None:

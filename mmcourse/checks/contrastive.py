@@ -17,13 +17,21 @@ def check_info_nce(fn) -> None:
     g = generator(21)
     for B in (2, 5, 16):
         logits = torch.randn(B, B, generator=g) * 5
-        got = expect_loss(call(fn, logits.clone(), what="info_nce(logits)"), "info_nce(logits)")
+        mine = logits.clone().requires_grad_(True)  # the loss must carry a gradient back to the logits
+        loss = call(fn, mine, what="info_nce(logits)")
+        got = expect_loss(loss, "info_nce(logits)")
         want = clip_loss(logits).item()
         one_way = torch.nn.functional.cross_entropy(logits, torch.arange(B)).item()
         if abs(got - one_way) < 1e-5 and abs(got - want) > 1e-5:
             raise AssertionError("only the image->text direction: average it with the text->image loss "
                                  "(the cross-entropy of the transposed logits)")
         assert abs(got - want) < 1e-5, f"for a {B}x{B} batch you returned {got:.5f}, expected {want:.5f}"
+        assert loss.requires_grad, ("the loss carries no gradient: compute it with torch operations on the logits "
+                                    "(no .item(), no torch.no_grad(), no torch.tensor(...) around a number)")
+        loss.backward()
+        reference = logits.clone().requires_grad_(True)
+        clip_loss(reference).backward()
+        assert torch.allclose(mine.grad, reference.grad, atol=1e-6), "the loss's gradient differs from the reference's"
 
 
 @register("clip.zero_shot_classifier")
@@ -56,7 +64,7 @@ def check_recall_at_k(fn) -> None:
         got = expect_float(call(fn, sim.clone(), rel.clone(), k, what="recall_at_k(...)"), "recall_at_k")
         assert abs(got - want) < 1e-6, f"Q={Q}, G={G}, k={k}: you returned {got:.4f}, expected {want:.4f}"
     tied = torch.zeros(4, 6)  # every item scores the same: nothing is really retrieved
-    got = expect_float(fn(tied, torch.arange(4), 1), "recall_at_k")
+    got = expect_float(call(fn, tied, torch.arange(4), 1, what="recall_at_k(...)"), "recall_at_k")
     assert got == 0.0, ("with all scores tied, Recall@1 must be 0: count a tie against the query "
                         f"(rank = 1 + items scoring >= the relevant one); got {got}")
 
@@ -66,13 +74,16 @@ def check_hardest_negatives(fn) -> None:
     """``fn(similarity (B, B)) -> (B,)``: per row, the most similar column other than i."""
     require_callable(fn, "hardest_negatives")
     g = generator(23)
-    for B in (2, 5, 32):
-        sim = torch.randn(B, B, generator=g)
+    for B, offset in ((2, 0.0), (5, 0.0), (32, 0.0), (6, -10.0)):
+        sim = torch.randn(B, B, generator=g) + offset  # -10: logits, every one below -1 (not cosines)
         sim += 3 * torch.eye(B)  # the matching pair is usually the most similar
         got = expect_tensor(call(fn, sim.clone(), what="hardest_negatives(similarity)"),
-                            "hardest_negatives(similarity)").long()
+                            "hardest_negatives(similarity)")
+        assert not got.is_floating_point(), (f"the indices are {got.dtype}; column indices are integers (argmax "
+                                             "returns int64)")
         want = hardest_negatives(sim)
         assert tuple(got.shape) == (B,), f"expected shape ({B},); got {tuple(got.shape)}"
         if (got == torch.arange(B)).any():
-            raise AssertionError("a row's own match is not a negative: exclude the diagonal")
+            raise AssertionError("a row's own match is not a negative: exclude the diagonal (fill it with -inf: "
+                                 "similarities may be logits far below -1)")
         assert torch.equal(got, want), "not the most similar non-matching column in every row"

@@ -26,6 +26,8 @@ def check_add_noise(fn) -> None:
         t = torch.tensor([0, 1, T // 2, T - 1])
         got = expect_tensor(call(fn, x0, noise, t, betas, what="add_noise(x0, noise, t, betas)"), "add_noise",
                             shape=tuple(x0.shape))
+        assert got.dtype == x0.dtype, (f"x_t is {got.dtype} for a {x0.dtype} x0: the UNet's weights are float32, so "
+                                       "bring the coefficients to x0's dtype (abar[t].to(x0.dtype))")
         want = add_noise(NoiseSchedule(betas.double()), x0, noise, t)
         assert _close(got, want), (
             f"add_noise differs from sqrt(abar_t) x0 + sqrt(1 - abar_t) noise ({kind} schedule, largest gap "
@@ -38,9 +40,10 @@ def check_ddpm_step(fn) -> None:
     """``fn(x_t, eps, t, betas, z) -> x_{t-1}`` by DDPM Algorithm 2 with sigma_t^2 = beta~_t."""
     require_callable(fn, "reverse_step")
     g = generator(6)
-    betas = make_betas("linear", 1000).float()
-    schedule = NoiseSchedule(betas.double())
-    for t in (999, 500, 10, 1, 0):
+    cases = [(make_betas("linear", 1000).float(), t) for t in (999, 500, 10, 1, 0)]
+    cases += [(make_betas("cosine", 50).float(), t) for t in (49, 20, 1)]  # the schedule is an argument
+    for betas, t in cases:
+        schedule = NoiseSchedule(betas.double())
         x_t, eps, z = (torch.randn(2, 3, 4, 4, generator=g) for _ in range(3))
         got = expect_tensor(call(fn, x_t, eps, t, betas, z, what=f"reverse_step(x_t, eps, t={t}, betas, z)"),
                             f"reverse_step at t={t}", shape=tuple(x_t.shape))
@@ -83,6 +86,8 @@ def check_sample_kl(fn) -> None:
     g = generator(8)
     for shape in ((3, 4, 8, 8), (5, 2, 2, 2)):
         mean, logvar, noise = torch.randn(*shape, generator=g), torch.randn(*shape, generator=g), torch.randn(*shape, generator=g)
+        mean.requires_grad_(True)
+        logvar.requires_grad_(True)  # the encoder learns through both
         got = call(fn, mean, logvar, noise, what="sample_and_kl(mean, logvar, noise)")
         assert isinstance(got, (tuple, list)) and len(got) == 2, "sample_and_kl should return two things: (z, kl)"
         z = expect_tensor(got[0], "z", shape=shape)
@@ -93,3 +98,11 @@ def check_sample_kl(fn) -> None:
         want_kl = gaussian_kl(mean, logvar)
         assert _close(kl, want_kl), ("kl differs from -1/2 sum(1 + logvar - mu^2 - exp(logvar)) summed over every "
                                      "dimension but the batch (Kingma & Welling, Appendix B)")
+        assert z.requires_grad and kl.requires_grad, (
+            "z and kl must carry gradients back to mean and logvar (the encoder learns through them): compute them "
+            "with torch operations, no .item(), float() or torch.tensor(...) around numbers")
+        (z.sum() + kl.sum()).backward()
+        ref_mean, ref_logvar = mean.detach().clone().requires_grad_(True), logvar.detach().clone().requires_grad_(True)
+        (reparameterise(ref_mean, ref_logvar, noise).sum() + gaussian_kl(ref_mean, ref_logvar).sum()).backward()
+        assert _close(mean.grad, ref_mean.grad) and _close(logvar.grad, ref_logvar.grad), (
+            "the gradients reaching mean and logvar differ from the reference's")

@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import torch
 
-from ..metrics.captioning import bleu
+from ..metrics.captioning import bleu, bleu_statistics, tokenize
 from ..metrics.image import frechet_distance
 from ._util import call, expect_float, generator, require_callable
 from .registry import register
@@ -28,6 +28,14 @@ BLEU_CASES = [
     (["a red circle a red circle on the left", "a blue square and a green triangle", "yellow stars three"], _REFS),
     (["a a a a red circle on the left", "a blue square and a green triangle", "three yellow stars"], _REFS),
     (["a red circle on the left", "a blue square and a green square", "three yellow stars"], _REFS_FAR),
+    # a length tie: 5 words, references of 3 and 7; the shorter wins, so r = 3 and there is no penalty
+    (["a big red circle on"], [["a red circle", "a big red circle on the left"]]),
+    # two references each holding half a caption (clip each n-gram at its largest count in any one reference); a
+    # surplus "red" in one caption that a reference of another caption could absorb (clip per caption, then sum)
+    (["a big red circle on", "the red circle and the blue square", "a red red circle on the left",
+      "a blue square on the left"],
+     [["a red circle", "a big red circle on the left"], ["the red circle", "the blue square"],
+      ["a red circle on the left"], ["a red blue square on the left"]]),
 ]
 
 
@@ -53,9 +61,24 @@ def check_bleu(fn) -> None:
         if abs(got - want) < 1e-4:
             continue
         precisions = want / _brevity(cands, refs, "closest")
+        stats = bleu_statistics([tokenize(c) for c in cands], [[tokenize(r) for r in rs] for rs in refs]).sum(0)
+        p = stats[2:6] / stats[6:10]  # the clipped n-gram precisions, n = 1..4
+        c = sum(len(x.split()) for x in cands)
+        r = sum(min((abs(len(y.split()) - len(x.split())), len(y.split())) for y in rs)[1] for x, rs in zip(cands, refs))
+        if abs(got - 100 * want) < 1e-2:
+            raise AssertionError(f"that is a percentage ({got:.2f}); return BLEU as a fraction between 0 and 1")
+        if c > r and abs(got - precisions * math.exp(1 - r / c)) < 1e-4:
+            raise AssertionError("the brevity penalty applies only to candidates shorter than the references: "
+                                 "BP = 1 when c >= r, exp(1 - r/c) when c < r")
+        if abs(got - float(p.mean()) * _brevity(cands, refs, "closest")) < 1e-4:
+            raise AssertionError("BLEU averages the four precisions geometrically, exp(mean(log p_n)), not "
+                                 "arithmetically")
         if abs(got - precisions) < 1e-4:
             raise AssertionError(f"right n-gram precisions, but no brevity penalty: for {cands!r} multiply by "
                                  "exp(1 - r/c) when the candidates (c words) are shorter than the references (r)")
+        if len(cands) == 1 and abs(got - precisions * _brevity(cands, refs, "longest")) < 1e-4:
+            raise AssertionError("the caption is as far from both references (5 words; 3 and 7): on a tie BLEU takes "
+                                 "the shorter reference length, so here r = 3 and there is no brevity penalty")
         for pick in ("shortest", "longest"):
             if abs(got - precisions * _brevity(cands, refs, pick)) < 1e-4:
                 raise AssertionError(f"you took each caption's {pick} reference length for r; BLEU takes the "
@@ -64,25 +87,30 @@ def check_bleu(fn) -> None:
         if abs(got - mean_sentence) < 1e-4:
             raise AssertionError("that is the mean of sentence BLEUs; corpus BLEU sums the n-gram counts over all "
                                  "captions first, then takes the precisions and the geometric mean")
-        raise AssertionError(f"for {cands!r} you returned {got:.4f}, expected {want:.4f}; hint: clip each n-gram's "
-                             "count at its largest count in any one reference (\"a a a a\" earns one 'a' per "
-                             "reference 'a'), and take r as each caption's closest reference length")
+        raise AssertionError(f"for {cands!r} you returned {got:.4f}, expected {want:.4f}; hint: in each caption, clip "
+                             "each n-gram's count at its largest count in any one reference (\"a a a a\" earns one "
+                             "'a' per reference 'a'), then sum the clipped counts over the captions; take r as each "
+                             "caption's closest reference length")
 
 
 @register("eval.vqa_accuracy")
 def check_vqa_accuracy(fn) -> None:
     """``fn(prediction, human_answers) -> float``: min(1, matches / 3) over each leave-one-out subset."""
     require_callable(fn, "vqa_accuracy")
-    for k in range(11):
-        humans = ["yes"] * k + ["no"] * (10 - k)
-        got = expect_float(call(fn, "yes", list(humans), what="vqa_accuracy('yes', human_answers)"), "vqa_accuracy")
-        want = float(np.mean([min(1.0, (k - (i < k)) / 3) for i in range(10)]))
+    cases = [("yes", ["yes"] * k + ["no"] * (10 - k)) for k in range(11)]
+    cases.append(("2", ["12"] * 4 + ["2"] * 2 + ["22"] * 4))  # equal strings, not contained ones
+    for prediction, humans in cases:
+        k = humans.count(prediction)
+        got = expect_float(call(fn, prediction, list(humans), what=f"vqa_accuracy({prediction!r}, human_answers)"),
+                           "vqa_accuracy")
+        want = float(np.mean([min(1.0, (k - (humans[i] == prediction)) / 3) for i in range(10)]))
         if abs(got - want) < 1e-6:
             continue
         if abs(got - min(1.0, k / 3)) < 1e-6:
-            raise AssertionError(f"with {k} of 10 humans saying 'yes' you returned min(1, {k}/3) = {got:.3f}; the "
-                                 f"official score averages the ten subsets that leave one human out: {want:.3f}")
-        raise AssertionError(f"with {k} of 10 humans saying 'yes' you returned {got:.3f}, expected {want:.3f}")
+            raise AssertionError(f"with {k} of 10 humans saying {prediction!r} you returned min(1, {k}/3) = {got:.3f}; "
+                                 f"the official score averages the ten subsets that leave one human out: {want:.3f}")
+        raise AssertionError(f"with {k} of 10 humans saying exactly {prediction!r} you returned {got:.3f}, expected "
+                             f"{want:.3f} (an answer matches when it equals the prediction, not when it contains it)")
 
 
 def _frechet_variants(a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
@@ -142,19 +170,29 @@ def check_frechet_distance(fn) -> None:
 def check_cider_tfidf(fn) -> None:
     """``fn(counts, document_frequency, num_images) -> {ngram: weight}``: tf x (log N - log max(1, df))."""
     require_callable(fn, "tfidf")
-    counts = Counter({("a",): 2, ("red",): 1, ("circle",): 1, ("a", "red"): 1, ("zebra",): 1})
-    df = {("a",): 100.0, ("red",): 20.0, ("circle",): 25.0, ("a", "red"): 18.0}  # "zebra" never in a reference
+    counts = Counter({("a",): 2, ("red",): 1, ("circle",): 1, ("a", "red"): 1, ("zebra",): 1, ("blue",): 1})
+    # "zebra" is in no reference's n-grams; "blue" is listed with a frequency of 0: max(1, df) covers both
+    df = {("a",): 100.0, ("red",): 20.0, ("circle",): 25.0, ("a", "red"): 18.0, ("blue",): 0.0}
     for n_images in (100, 1000):
-        got = call(fn, Counter(counts), dict(df), n_images, what="tfidf(counts, document_frequency, num_images)")
+        got = call(fn, Counter(counts), dict(df), n_images, what="tfidf(counts, document_frequency, num_images)",
+                   hints={"math domain error": "an n-gram with document frequency 0 (or none listed): use "
+                                               "log(max(1, df)), so its idf is log N",
+                          "division by zero": "an n-gram with document frequency 0: use max(1, df)",
+                          "('zebra',)": "an n-gram no reference has is missing from document_frequency: read it "
+                                        "with .get(g, 0), then max(1, df)"})
         assert isinstance(got, dict), f"return a dict from n-gram to weight; got {type(got).__name__}"
         want = {g: tf * (math.log(n_images) - math.log(max(1.0, df.get(g, 0.0)))) for g, tf in counts.items()}
         assert set(got) == set(want), f"return one weight per n-gram of the caption; missing {set(want) - set(got)}"
         for gram, w in want.items():
             if abs(float(got[gram]) - w) < 1e-6:
                 continue
-            if gram == ("zebra",):
+            if gram in (("zebra",), ("blue",)):
                 raise AssertionError("an n-gram no reference contains has df = 0: CIDEr uses max(1, df) so its idf "
                                      "is log N, the largest")
+            length = sum(counts.values())
+            if abs(float(got[gram]) - w / length) < 1e-6:
+                raise AssertionError("the weight here is the raw count times the idf; do not divide tf by the "
+                                     "caption's number of n-grams (CIDEr normalises the whole vector later)")
             raise AssertionError(f"weight of {gram} with tf {counts[gram]}, df {df.get(gram, 0)}, N = {n_images}: "
                                  f"got {float(got[gram]):.4f}, expected {w:.4f}; hint: tf x (log N - log df), "
                                  "natural logarithms")
@@ -208,10 +246,14 @@ def check_bootstrap_ci(fn) -> None:
     ref_low, ref_high = np.mean([r[0] for r in ref]), np.mean([r[1] for r in ref])
     low, high = np.mean([g[0] for g in got]), np.mean([g[1] for g in got])
     ratio = (high - low) / (ref_high - ref_low)
-    if abs((high - mean) / (mean - low) - 1) < 0.03 < (ref_high - mean) / (mean - ref_low) - 1:
+    lean, ref_lean = (high - mean) / (mean - low), (ref_high - mean) / (mean - ref_low)
+    if abs(lean - 1) < 0.03 < ref_lean - 1:
         raise AssertionError("your interval is symmetric around the mean, but the means of resampled skewed scores "
                              "are not: take the 2.5th and 97.5th percentiles of the resampled means, not mean +- a "
                              "multiple of the standard error")
+    if ref_lean > 1.1 and lean < 1:
+        raise AssertionError("your interval leans left where the resampled means lean right: that is the basic "
+                             "bootstrap (2 x mean - a percentile); return the percentiles themselves")
     if ratio < 0.9:
         raise AssertionError(f"your interval is {ratio:.0%} as wide as the 95% percentile interval: take the 2.5th "
                              "and 97.5th percentiles (the 5th and 95th give a 90% interval)")
@@ -222,3 +264,13 @@ def check_bootstrap_ci(fn) -> None:
         f"gives about ({ref_low:.3f}, {ref_high:.3f})")
     low, high = _interval(fn, np.ones(50), 200, 0)
     assert abs(low - 1) < 1e-9 and abs(high - 1) < 1e-9, "values that never vary have a zero-width interval"
+    assert _interval(fn, skewed, 1000, 5) == _interval(fn, skewed, 1000, 5), (
+        "the same seed gave two different intervals: draw from np.random.default_rng(seed), not from np.random's "
+        "global state, so a result can be reproduced")
+    assert _interval(fn, skewed, 10, 0) != _interval(fn, skewed, 1000, 0), (
+        "10 and 1000 resamples gave the same interval: draw `resamples` resamples, not a fixed number")
+    last = np.zeros(50)
+    last[-1] = 1.0  # one right answer, the last example
+    low, high = _interval(fn, last, 1000, 0)
+    assert high > 0, ("the last example was never drawn: rng.integers(0, n, n) already excludes n, so n - 1 would "
+                      "leave out index n - 1")

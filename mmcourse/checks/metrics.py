@@ -38,21 +38,30 @@ def check_accuracy(fn) -> None:
                              "hint: compare logits.argmax(dim=1) with labels and average")
     labels = torch.randint(0, 4, (32,), generator=g)
     perfect = torch.nn.functional.one_hot(labels, 4).float()
-    got = expect_float(fn(perfect, labels), "accuracy")
+    got = expect_float(call(fn, perfect, labels, what="accuracy(logits, labels)"), "accuracy")
     assert abs(got - 1.0) < 1e-6, f"all predictions right should give 1.0; got {got}"
-    assert 0.0 <= expect_float(fn(-perfect, labels), "accuracy") <= 1e-6, "all wrong should give 0.0"
+    wrong = expect_float(call(fn, -perfect, labels, what="accuracy(logits, labels)"), "accuracy")
+    assert 0.0 <= wrong <= 1e-6, "all wrong should give 0.0"
 
 
 @register("metrics.confusion_matrix")
 def check_confusion_matrix(fn) -> None:
-    """``fn(preds (B,), labels (B,), num_classes) -> (C, C)`` counts, rows = true class."""
+    """``fn(preds (B,), labels (B,), num_classes) -> (C, C)`` integer counts, rows = true class."""
     require_callable(fn, "confusion_matrix")
     g = generator(2)
-    for B, C in [(10, 2), (100, 5), (33, 7)]:
-        preds = torch.randint(0, C, (B,), generator=g)
-        labels = torch.randint(0, C, (B,), generator=g)
+    # the last case never shows the last two classes: the matrix is still num_classes wide
+    for B, C, seen in [(10, 2, 2), (100, 5, 5), (33, 7, 7), (12, 6, 4)]:
+        preds = torch.randint(0, seen, (B,), generator=g)
+        labels = torch.randint(0, seen, (B,), generator=g)
         got = expect_tensor(call(fn, preds.clone(), labels.clone(), C, what="confusion_matrix(...)"),
-                            "confusion_matrix(preds, labels, num_classes)", (C, C))
+                            "confusion_matrix(preds, labels, num_classes)")
+        if got.dim() == 2 and got.shape[0] < C:
+            raise AssertionError(f"a ({got.shape[0]}, {got.shape[1]}) matrix for num_classes={C}: a class may not "
+                                 "occur in a batch, so size the matrix by num_classes (torch.bincount needs "
+                                 "minlength=num_classes * num_classes)")
+        assert tuple(got.shape) == (C, C), f"expected shape {(C, C)}; got {tuple(got.shape)}"
+        assert not got.is_floating_point() and got.dtype != torch.bool, (
+            f"the counts are {got.dtype}; counts are whole numbers: build the matrix with dtype=torch.long")
         want = ref.confusion_matrix(preds, labels, C)
         if torch.equal(got.long(), want):
             continue

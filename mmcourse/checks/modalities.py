@@ -56,12 +56,14 @@ def check_sample_segments(fn) -> None:
         got = call(fn, n, k, what=f"sample_segments({n}, {k})")
         assert isinstance(got, (list, tuple)), (f"sample_segments should return a list of ints; got "
                                                 f"{type(got).__name__}" + (": did you forget `return`?" if got is None else ""))
-        got = [int(i) for i in got]
+        odd = sorted({type(i).__name__ for i in got if type(i) is not int})
+        assert not odd, (f"sample_segments({n}, {k}) returned {odd} elements; return Python ints (frame indices): "
+                         "use // for the middle of a segment, and int(...) or .tolist() for tensors")
         want = video.sample_segments(n, k, train=False)
         assert len(got) == k, f"sample_segments({n}, {k}) should return {k} indices; got {len(got)}"
         assert got == want, f"sample_segments({n}, {k}) returned {got}, expected {want}"
     try:
-        fn(4, 5)
+        call(fn, 4, 5, what="sample_segments(4, 5)")
     except ValueError:
         return
     raise AssertionError("sample_segments(4, 5) asks for more frames than the clip has: raise ValueError")
@@ -80,4 +82,5 @@ def check_similarity_matrix(fn) -> None:
         if torch.allclose(got, a @ b.T, atol=1e-4) and not torch.allclose(got, want, atol=1e-4):
             raise AssertionError("that is the raw dot product: L2-normalise each embedding first")
         assert torch.allclose(got, want, atol=1e-5), "values differ from the cosine similarity"
-    assert (fn(a, a).diagonal() - 1).abs().max() < 1e-5, "every vector has cosine 1 with itself"
+    same = expect_tensor(call(fn, a, a.clone(), what="similarity_matrix(a, a)"), "similarity_matrix(a, a)")
+    assert (same.diagonal() - 1).abs().max() < 1e-5, "every vector has cosine 1 with itself"

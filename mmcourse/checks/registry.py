@@ -19,6 +19,8 @@ GRADE_LOG_ENV = "MMCOURSE_GRADE_LOG"
 CheckFn = Callable[[Any], None]
 REGISTRY: dict[str, CheckFn] = {}
 RESULTS: list[CheckResult] = []
+#: Checks whose exercise returns a built model (let through :func:`~mmcourse.checks._util.plain`).
+MODEL_CHECKS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,16 @@ class CheckFailed(AssertionError):
         return [f"\u274c check {self.result.name!r} failed: {self.result.message}"]
 
 
-def register(name: str) -> Callable[[CheckFn], CheckFn]:
-    """Decorator adding a check function to the registry under ``name``."""
+def register(name: str, *, returns_model: bool = False) -> Callable[[CheckFn], CheckFn]:
+    """Decorator adding a check function to the registry under ``name`` (``returns_model``: the
+    learner's function builds and returns a ``torch.nn.Module``)."""
 
     def deco(fn: CheckFn) -> CheckFn:
         if name in REGISTRY:
             raise ValueError(f"check {name!r} is registered twice")
         REGISTRY[name] = fn
+        if returns_model:
+            MODEL_CHECKS.add(name)
         return fn
 
     return deco
@@ -71,7 +76,8 @@ def run(name: str, obj: Any) -> CheckResult:
     start = time.perf_counter()
     try:
         with torch.random.fork_rng():  # checks must not move the notebook's random state
-            REGISTRY[name](plain_returns(obj))  # the check sees only plain values the learner's code returns
+            # the check sees only plain values the learner's code returns
+            REGISTRY[name](plain_returns(obj, models=name in MODEL_CHECKS))
     except NotImplementedError as err:
         return CheckResult(name, False, "NotImplementedError",
                            f"not implemented yet ({err or 'NotImplementedError'}): "

@@ -20,9 +20,9 @@ def check_count_tokens(fn) -> None:
         want = video.video_tokens(*args)
         assert got == want, (f"count_tokens{args}: expected {want}, got {got}; hint: (frames / tubelet) x "
                              "(height / patch_size) x (width / patch_size)")
-    for args in [(8, 16, 16, 4, 3), (8, 16, 18, 4, 1)]:
+    for args in [(8, 16, 16, 4, 3), (8, 16, 18, 4, 1), (8, 18, 16, 4, 1)]:  # frames, then width, then height
         try:
-            fn(*args)
+            call(fn, *args, what=f"count_tokens{args}")
         except ValueError:
             continue
         raise AssertionError(f"count_tokens{args} should raise ValueError: the tubelet or patch does not divide")
@@ -60,15 +60,18 @@ def check_wer(fn) -> None:
     require_callable(fn, "wer")
     cases = [(["three one four"], ["three one four"]), (["three one four"], ["three four"]),
              (["one"], ["two three"]), (["nine eight", "seven six five four"], ["nine", "seven six five four three"]),
-             (["a b c d"], [""]), (["a b c", "d e"], ["a x c", "e d"])]
+             (["a b c d"], [""]), (["a b c", "d e"], ["a x c", "e d"]),
+             ([" nine  one one"], ["nine one  one "])]  # Whisper's leading space, a double space: words, not ""
     for refs, hyps in cases:
         got = expect_float(call(fn, refs, hyps, what=f"wer({refs}, {hyps})"), "wer(references, hypotheses)")
         want = word_error_rate(refs, hyps)
         if abs(got - want) > 1e-9:
             per_pair = sum(word_error_rate([r], [h]) for r, h in zip(refs, hyps)) / len(refs)
             hint = ("you averaged per-utterance rates; sum the edits over all pairs, then divide by all reference "
-                    "words" if abs(got - per_pair) < 1e-9 else "count substitutions, deletions and insertions by "
-                    "edit distance over words (not characters)")
+                    "words" if abs(got - per_pair) < 1e-9 else "split on any whitespace with str.split(): "
+                    "split(' ') turns a leading or doubled space into an empty word" if "  " in "".join(refs + hyps)
+                    or any(s.startswith(" ") or s.endswith(" ") for s in refs + hyps) else "count substitutions, "
+                    "deletions and insertions by edit distance over words (not characters)")
             raise AssertionError(f"wer({refs}, {hyps}): expected {want:.4f}, got {got:.4f}; {hint}")
 
 
@@ -83,6 +86,8 @@ def check_spec_mask(fn) -> None:
         got = expect_tensor(call(fn, x, f0, f, t0, t, what=f"mask_spectrogram(x, {f0}, {f}, {t0}, {t})"),
                             "mask_spectrogram(...)", shape=(80, 300))
         assert torch.equal(x, original), "mask_spectrogram must not change its input: clone it first"
+        assert got.data_ptr() != x.data_ptr(), ("mask_spectrogram returned its input itself: return a masked copy "
+                                                "(features.clone()), even when nothing is masked")
         want = original.clone()
         want[f0:f0 + f, :] = original.mean()
         want[:, t0:t0 + t] = original.mean()

@@ -107,6 +107,8 @@ def confusion_matrix(predictions, labels, num_classes):
 def train_step(model, batch, optimizer):
     return Always(0.0)
 '''
+NUMPY_FLOAT = {"return (predictions == labels).float().mean().item()":
+               "return __import__('numpy').float64((predictions == labels).float().mean().item())"}
 FAKE_PASS = "\n".join(f"print(\"\\u2705 check '{n}' passed (0.01 s)\")" for n in
                       ("metrics.accuracy", "train.count_parameters", "metrics.confusion_matrix", "train.train_step"))
 
@@ -159,6 +161,7 @@ def graded(tmp_path_factory):
                       "    assert type(fn(torch.randn(4, 3), torch.arange(4) % 3)) is float, 'a Python float'\n\n"
                       "HIDDEN_CHECKS = {'metrics.accuracy': [leaves_its_inputs_alone, returns_a_plain_float]}\n")
     (folder / "in_place_student.ipynb").write_text(json.dumps(with_cells(SOLUTION, replace=IN_PLACE)))
+    (folder / "numpy_float_student.ipynb").write_text(json.dumps(with_cells(SOLUTION, replace=NUMPY_FLOAT)))
     grades = grade_class(folder, out, root=ROOT, hidden=hidden, chapter="00", timeout=20, wall_timeout=120,
                          memory_gb=6.0, progress=False)
     return {g.student: g for g in grades}, names, out
@@ -186,13 +189,19 @@ def test_unreadable_files_and_other_chapters(graded):
 
 def test_hidden_checks_are_reported_apart_and_kept_from_the_student(graded):
     grades, names, out = graded
-    g = grades["in_place_student"]
+    g = grades["numpy_float_student"]  # passes the public check (a NumPy float is a float), not the hidden one
     r = g.results["metrics.accuracy"]
-    assert r["public"] == "pass" and r["hidden_results"] == ["fail", "pass"] and r["hidden"] == "fail"
+    assert r["public"] == "pass" and r["hidden_results"] == ["pass", "fail"] and r["hidden"] == "fail"
     assert g.passed == 3 and g.public_passed == 4 and (g.hidden_passed, g.hidden_total) == (1, 2)
-    feedback = (out.parent / "feedback" / "in_place_student.md").read_text()
-    assert "metrics.accuracy | ✅ pass | ❌ fail, ✅ pass | not counted: a test your instructor added failed" in feedback
-    assert "must not change" not in feedback
+    feedback = (out.parent / "feedback" / "numpy_float_student.md").read_text()
+    assert "metrics.accuracy | ✅ pass | ✅ pass, ❌ fail | not counted: a test your instructor added failed" in feedback
+    assert "a Python float" not in feedback  # the hidden check's message stays with the instructor
+
+
+def test_a_function_that_changes_its_input_fails_the_public_check(graded):
+    grades, _, _ = graded
+    r = grades["in_place_student"].results["metrics.accuracy"]
+    assert r["public"] == "fail" and "changed its inputs in place" in r["message"], r
 
 
 def test_a_list_of_hidden_checks_grades_every_student_right(graded):
